@@ -1,0 +1,36 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "MeanField",
+    products: [
+        .executable(name: "meanfield", targets: ["meanfield"]),
+    ],
+    targets: [
+        // System C libraries (Debian: libfftw3-dev, libopenblas-dev, liblapacke-dev).
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
+                       providers: [.apt(["liblapacke-dev"])]),
+
+        .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"]),
+        .target(name: "SphereGrid", dependencies: ["CFFTW", "LinearAlgebra"]),
+        .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra"]),
+        .target(name: "ContinuityStepper",
+                dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"]),
+        .target(name: "Experiment",
+                dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "LinearAlgebra"]),
+        .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
+        .executableTarget(name: "meanfield-bench",
+                          dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"],
+                          exclude: ["ducc0_bench.py"]),
+
+        .testTarget(name: "SphereGridTests", dependencies: ["SphereGrid"]),
+        .testTarget(name: "AttentionKernelTests", dependencies: ["AttentionKernel", "SphereGrid"]),
+        .testTarget(name: "ContinuityStepperTests",
+                    dependencies: ["ContinuityStepper", "AttentionKernel", "SphereGrid"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment"]),
+    ]
+)
