@@ -20,17 +20,20 @@ let package = Package(
         .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra"]),
         .target(name: "ContinuityStepper",
                 dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"]),
+        .target(name: "Particles", dependencies: ["LinearAlgebra"]),
         .target(name: "Experiment",
-                dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "LinearAlgebra"]),
+                dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "Particles",
+                               "LinearAlgebra"]),
         .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
         .executableTarget(name: "meanfield-bench",
-                          dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"],
+                          dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],
                           exclude: ["ducc0_bench.py"]),
 
         .testTarget(name: "SphereGridTests", dependencies: ["SphereGrid"]),
         .testTarget(name: "AttentionKernelTests", dependencies: ["AttentionKernel", "SphereGrid"]),
         .testTarget(name: "ContinuityStepperTests",
                     dependencies: ["ContinuityStepper", "AttentionKernel", "SphereGrid"]),
+        .testTarget(name: "ParticlesTests", dependencies: ["Particles"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment"]),
     ]
 )
