@@ -1,1 +1,36 @@
-print("bench")
+import Foundation
+import LinearAlgebra
+
+/// Benchmarks of MeanField beside peer libraries, printed as Markdown.
+/// Usage: meanfield-bench [--python PATH] [--threads N]
+var python = ".venv/bench/bin/python"
+var threads = 2
+var arguments = Array(CommandLine.arguments.dropFirst())
+while let argument = arguments.first {
+    arguments.removeFirst()
+    switch argument {
+    case "--python" where !arguments.isEmpty: python = arguments.removeFirst()
+    case "--threads" where !arguments.isEmpty: threads = Int(arguments.removeFirst()) ?? threads
+    default:
+        FileHandle.standardError.write(Data("usage: meanfield-bench [--python PATH] [--threads N]\n".utf8))
+        exit(64)
+    }
+}
+
+let processor = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("model name") }?
+    .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown processor"
+print("""
+# Benchmarks
+
+Written by `make bench` on \(ISO8601DateFormatter().string(from: Date())), \(processor), \
+\(ProcessInfo.processInfo.activeProcessorCount) cores, release build. Every peer ran in the same \
+invocation, on the same machine and thread count.
+
+""")
+do {
+    print(try runTransformBenchmark(python: python, threads: threads))
+} catch {
+    FileHandle.standardError.write(Data("meanfield-bench: \(error)\n".utf8))
+    exit(70)
+}

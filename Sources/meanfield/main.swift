@@ -1,1 +1,4 @@
-print("meanfield")
+import Experiment
+import Foundation
+
+exit(MeanFieldCommand.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,67 @@
+import Foundation
+import SphereGrid
+
+/// Contents of `run.json`: what was run, on what, by which program, and how
+/// it ended.
+struct RunRecord {
+    let config: RunConfig
+    let grid: SphereGrid
+    let source: VelocitySource
+    let startDate: Date
+    var status = "running"
+    var steps = 0
+    var time = 0.0
+    var failure: RunFailure?
+    var wallTime = 0.0
+
+    init(config: RunConfig, grid: SphereGrid, source: VelocitySource, startDate: Date) {
+        self.config = config
+        self.grid = grid
+        self.source = source
+        self.startDate = startDate
+    }
+
+    mutating func finish(status: String, steps: Int, time: Double, failure: RunFailure?) {
+        self.status = status
+        self.steps = steps
+        self.time = time
+        self.failure = failure
+        wallTime = Date().timeIntervalSince(startDate)
+    }
+
+    func json() throws -> String {
+        let formatter = ISO8601DateFormatter()
+        var object: [String: Any] = [
+            "name": config.name,
+            "program": ["name": "meanfield", "version": MeanFieldCommand.version],
+            "config": config.document,
+            "grid": [
+                "kind": "gauss-legendre",
+                "name": config.density.gridName,
+                "nlat": grid.nlat,
+                "nlon": grid.nlon,
+                "cells": grid.cellCount,
+                "maximum_degree": grid.maximumDegree,
+            ],
+            "velocity": source.description,
+            "kernel_warnings": source.warnings,
+            "snapshot_times": config.time.snapshots,
+            "started_at": formatter.string(from: startDate),
+            "wall_time_seconds": wallTime,
+            "status": status,
+            "steps": steps,
+            "time": time,
+        ]
+        if let path = source.kernelPath { object["kernel_path"] = path }
+        if let source = config.source { object["config_file"] = source.path }
+        if let failure {
+            object["failure"] = [
+                "reason": failure.reason,
+                "step": failure.step,
+                "time": failure.time,
+                "last_snapshot": failure.lastSnapshot ?? NSNull(),
+            ] as [String: Any]
+        }
+        return try jsonText(object)
+    }
+}

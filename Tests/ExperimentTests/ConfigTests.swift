@@ -1,0 +1,144 @@
+import Foundation
+import XCTest
+@testable import Experiment
+import LinearAlgebra
+import SphereGrid
+
+final class ConfigTests: XCTestCase {
+    private func parse(_ json: String) throws -> RunConfig {
+        try RunConfig.parse(data: Data(json.utf8), source: nil)
+    }
+
+    /// Asserts that parsing fails and that the message contains every fragment.
+    private func assertRejected(_ json: String, mentions fragments: [String], line: UInt = #line) {
+        XCTAssertThrowsError(try parse(json), line: line) { error in
+            let message = "\(error)"
+            for fragment in fragments {
+                XCTAssertTrue(message.contains(fragment), "message \"\(message)\" lacks \"\(fragment)\"", line: line)
+            }
+        }
+    }
+
+    private let base = """
+    "model": { "beta": 4.0, "normalization": "none", "query": "identity", "key": "identity", "value": "identity" },
+    "initial": { "kind": "uniform" },
+    "density": { "grid": "gl32", "cfl": 0.5 },
+    "time": { "end": 1.0, "snapshot_every": 0.5 }
+    """
+
+    func testIssueExampleConfigParses() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/cluster-usa.json")
+        let config = try RunConfig.load(path: url.path)
+        XCTAssertEqual(config.name, "cluster-usa")
+        XCTAssertEqual(config.model.beta, 4)
+        XCTAssertEqual(config.model.normalization, "none")
+        XCTAssertEqual(config.model.query, .identity)
+        XCTAssertEqual(config.density.grid, .gaussLegendre(nlat: 64))
+        XCTAssertEqual(config.density.cfl, 0.5)
+        XCTAssertEqual(config.time.end, 5)
+        XCTAssertEqual(config.time.snapshots.count, 11)
+        XCTAssertEqual(config.time.snapshots.last, 5)
+        XCTAssertEqual(config.output.directory, "out/cluster-usa")
+        XCTAssertEqual(config.velocity, .attention)
+        guard case .uniform(let perturbation?) = config.initial else {
+            return XCTFail("expected a perturbed uniform density, got \(config.initial)")
+        }
+        XCTAssertEqual(perturbation.degree, 3)
+        XCTAssertEqual(perturbation.amplitude, 0.05)
+        XCTAssertEqual(perturbation.seed, 1)
+    }
+
+    func testEveryExampleParses() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            XCTAssertNoThrow(try RunConfig.load(path: folder.appendingPathComponent(file).path), file)
+        }
+    }
+
+    func testSnapshotListAndEndZero() throws {
+        let list = try parse("""
+        { \(base.replacingOccurrences(of: "\"snapshot_every\": 0.5", with: "\"snapshots\": [0, 1, 0.25, 0.25]")) }
+        """)
+        XCTAssertEqual(list.time.snapshots, [0, 0.25, 1])
+        let zero = try parse("""
+        { \(base.replacingOccurrences(of: "\"end\": 1.0, \"snapshot_every\": 0.5", with: "\"end\": 0")) }
+        """)
+        XCTAssertEqual(zero.time.snapshots, [0])
+    }
+
+    func testInlineGridAndLinearVelocity() throws {
+        let config = try parse("""
+        { \(base.replacingOccurrences(of: "\"gl32\"", with: "{ \"kind\": \"gauss-legendre\", \"nlat\": 48 }")),
+          "velocity": { "kind": "linear", "matrix": [[0, -1, 0], [1, 0, 0], [0, 0, 0]] } }
+        """)
+        XCTAssertEqual(config.density.grid, .gaussLegendre(nlat: 48))
+        XCTAssertEqual(config.velocity, .linear(matrix: Matrix3(rows: [[0, -1, 0], [1, 0, 0], [0, 0, 0]]), vector: .zero))
+    }
+
+    func testMixtureAndVonMisesFisher() throws {
+        let config = try parse("""
+        { \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: """
+        { "kind": "mixture", "components": [
+          { "weight": 0.7, "kind": "von-mises-fisher", "mean": [0, 0, 2], "kappa": 4.0 },
+          { "weight": 0.3, "kind": "uniform" } ] }
+        """)) }
+        """)
+        guard case .mixture(let components) = config.initial else { return XCTFail("expected a mixture") }
+        XCTAssertEqual(components.count, 2)
+        XCTAssertEqual(components[0].condition, .vonMisesFisher(mean: SIMD3(0, 0, 1), kappa: 4))
+    }
+
+    func testErrorsNameKeyValueAndRange() {
+        assertRejected("{ \(base.replacingOccurrences(of: "\"beta\": 4.0", with: "\"beta\": -1")) }",
+                       mentions: ["model.beta", "-1", "(0, 10000]"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"none\"", with: "\"sparsemax\"")) }",
+                       mentions: ["model.normalization", "sparsemax", "softmax"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"cfl\": 0.5", with: "\"cfl\": 2")) }",
+                       mentions: ["density.cfl", "2"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"gl32\"", with: "\"gl33\"")) }",
+                       mentions: ["density.grid", "gl33", "gl32"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"end\": 1.0", with: "\"end\": \"soon\"")) }",
+                       mentions: ["time.end", "soon"])
+        assertRejected("{ \(base), \"velocty\": { \"kind\": \"attention\" } }",
+                       mentions: ["velocty", "not a known key"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"query\": \"identity\"", with: "\"query\": [[1, 0], [0, 1]]")) }",
+                       mentions: ["model.query"])
+        assertRejected("{ \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: "{ \"kind\": \"uniform\", \"perturbation\": { \"degree\": 3, \"amplitude\": 1.5 } }")) }",
+                       mentions: ["initial.perturbation.amplitude", "1.5"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"snapshot_every\": 0.5", with: "\"snapshots\": [0, 2]")) }",
+                       mentions: ["time.snapshots[1]", "2"])
+        assertRejected("{ \"model\": 1 ", mentions: ["not valid JSON"])
+        assertRejected("[1, 2]", mentions: ["JSON object"])
+    }
+
+    func testMissingConfigFileIsReported() {
+        XCTAssertThrowsError(try RunConfig.load(path: "/nonexistent/run.json")) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/run.json"), "\(error)")
+        }
+    }
+
+    func testRunArgumentsParse() throws {
+        let parsed = try MeanFieldCommand.parseRunArguments(["a.json", "b.json", "--output", "results", "--quiet"])
+        XCTAssertEqual(parsed.configPaths, ["a.json", "b.json"])
+        XCTAssertEqual(parsed.output, "results")
+        XCTAssertTrue(parsed.quiet)
+        XCTAssertThrowsError(try MeanFieldCommand.parseRunArguments(["--output"]))
+        XCTAssertThrowsError(try MeanFieldCommand.parseRunArguments(["a.json", "--frobnicate"]))
+        XCTAssertThrowsError(try MeanFieldCommand.parseRunArguments([]))
+    }
+
+    func testInvalidConfigExitsWithUsageCode() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("meanfield-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("bad.json")
+        try Data("{ \(base.replacingOccurrences(of: "\"beta\": 4.0", with: "\"beta\": 0")) }".utf8).write(to: file)
+        XCTAssertEqual(MeanFieldCommand.main(arguments: ["run", file.path, "--quiet"]), 64)
+        XCTAssertEqual(MeanFieldCommand.main(arguments: ["run", folder.appendingPathComponent("missing.json").path]), 64)
+        XCTAssertEqual(MeanFieldCommand.main(arguments: ["frobnicate"]), 64)
+    }
+}
