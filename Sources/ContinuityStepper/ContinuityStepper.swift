@@ -47,43 +47,37 @@ public struct StepReport: Sendable {
 /// order at extrema and in the polar rings' meridional direction), taken
 /// from the upwind side of each face. The poles carry no flux.
 ///
-/// Time. One step of length Δt is the Strang splitting
+/// Time. Method of lines with the three-stage third-order SSP Runge–Kutta
+/// method on the unsplit operator L (both directions at once), written in
+/// increments: u₁ = u + Δt L(u), u₂ = u + ¼((u₁ − u) + Δt L(u₁)),
+/// u₃ = u + ⅔((u₂ − u) + Δt L(u₂)). This avoids the mass bias of weights such
+/// as fl(1/3) + fl(2/3) ≠ 1. A density-dependent velocity is recomputed at
+/// every stage.
 ///
-///     ρ ← M(Δt/2) Z(Δt) M(Δt/2) ρ,
-///
-/// where M advances the meridional fluxes only and Z the zonal fluxes only,
-/// each with the three-stage third-order SSP Runge–Kutta method written in
-/// increments, u₁ = u + Δt L(u), u₂ = u + ¼((u₁ − u) + Δt L(u₁)),
-/// u₃ = u + ⅔((u₂ − u) + Δt L(u₂)), so no weights like fl(1/3) + fl(2/3) ≠ 1
-/// bias the mass. Strang splitting makes the step second order in time.
-/// Z runs n_j sub-steps of Δt/n_j on ring j, chosen so that every ring meets
-/// the CFL bound on its own: the converging meridians near the poles cost
-/// more sub-steps there instead of a smaller Δt everywhere. For a
-/// density-dependent velocity, all rings share n = max n_j sub-steps so that
-/// the velocity can be recomputed from one consistent density at every
-/// Runge–Kutta stage.
-///
-/// CFL bound and positivity. Write U_f for the volume flux through face f
-/// and ν_i = Δt·max_f |U_f| / area_i over the two faces of cell i in the
-/// direction being advanced. In a forward-Euler stage the cell loses at most
-/// Δt(|U_a| ρ_a + |U_b| ρ_b) ≤ ν_i·area_i·(ρ_a + ρ_b) = 2ν_i m_i, because
-/// its face values ρ_a, ρ_b ≥ 0 average to ρ_i, while inflows are ≥ 0.
-/// So ν_i ≤ 1/2 keeps ρ ≥ 0. A polar ring has one flux face and the face
-/// value ρ_i, so it loses at most ν_i m_i and may take ν_i ≤ 1. SSP-RK3 is a
-/// convex combination of forward-Euler stages, so the same bounds hold for a
-/// whole step. The stepper picks Δt so that each meridional half step and
-/// each zonal sub-step has ν_i ≤ `cfl` (polar rings 2·`cfl`), with
-/// 0 < cfl ≤ 1/2. A density-dependent velocity can grow between stages: each
-/// stage checks ν_i ≤ 1/2 (polar 1) against its own fluxes and, if the check
+/// CFL bound and positivity. Write U_f for the volume flux through face f,
+/// r_M,i = max |U_f| / area_i over the two ring faces of cell i and r_Z,i the
+/// same over its two longitude faces. In a forward-Euler stage the cell
+/// loses at most Δt Σ_f |U_f| ρ_f over its four faces. The face values in
+/// each direction are ≥ 0 and average to ρ_i, so the loss is at most
+/// 2Δt (r_M,i + r_Z,i) m_i, while inflows are ≥ 0. Hence Δt (r_M,i + r_Z,i) ≤ 1/2
+/// keeps ρ ≥ 0. A polar ring has one ring face and uses the face value ρ_i
+/// there, so its meridional term counts half. SSP-RK3 is a convex
+/// combination of forward-Euler stages, so the bound holds for the whole
+/// step. The stepper takes Δt = cfl / max_i (r_M,i + r_Z,i) with
+/// 0 < cfl ≤ 1/2. A density-dependent velocity can grow between stages:
+/// each stage checks the bound against its own fluxes and, if the check
 /// fails, the step is retried with half the Δt.
 ///
 /// Time steps are capped by `maximumStep` and end exactly on the requested
 /// end time; when less than two steps remain, the rest is split evenly.
+///
+/// NOTE: the polar cells set Δt for flows across the poles, because their
+/// longitude faces are short (67 times the equatorial step count for a
+/// tilted solid-body rotation at nlat = 128).
 public final class ContinuityStepper {
     public let grid: SphereGrid
     public let velocity: VelocityField
-    /// Target Courant number of each meridional half step and zonal sub-step,
-    /// in (0, 1/2].
+    /// Target Courant number Δt·max_i (r_M,i + r_Z,i), in (0, 1/2].
     public let cfl: Double
     /// Optional upper bound on Δt.
     public let maximumStep: Double?
