@@ -1,0 +1,321 @@
+import Foundation
+import SphereGrid
+
+/// Density on the cells of a `SphereGrid` at a time.
+public struct DensityState: Sendable {
+    /// Time t (model time units).
+    public var time: Double
+    /// Number of steps taken to reach `time`.
+    public var step: Int
+    /// Cell averages ρ_i (per unit area) in flat-index order `j * nlon + k`;
+    /// the mass is Σ ρ_i · area_i.
+    public var density: [Double]
+
+    public init(time: Double = 0, step: Int = 0, density: [Double]) {
+        self.time = time
+        self.step = step
+        self.density = density
+    }
+}
+
+/// Diagnostics of one accepted step (or of the initial state, with step 0
+/// and dt = 0).
+public struct StepReport: Sendable {
+    public let step: Int
+    /// Time at the end of the step.
+    public let time: Double
+    /// Length of the step (0 for the initial report).
+    public let dt: Double
+    /// ∫ ρ dσ = Σ ρ_i area_i.
+    public let mass: Double
+    public let minimumDensity: Double
+    public let maximumDensity: Double
+    /// Interaction energy E_β at the end of the step, when the velocity source
+    /// defines one (attention); nil for prescribed fields.
+    public let energy: Double?
+    /// Attempts rejected in this step because a density-dependent velocity
+    /// grew past the positivity bound during the step.
+    public let rejectedAttempts: Int
+}
+
+/// Finite-volume solver of ∂_t ρ + div_S(ρ X) = 0 on the Gauss–Legendre cells.
+///
+/// Space. Mass m_i = ρ_i·area_i changes only by fluxes through faces, and
+/// each flux leaves one cell and enters its neighbour, so the total mass is
+/// conserved up to round-off. Face values come from the limited linear
+/// reconstruction of `FluxOperators` (second order for smooth data, first
+/// order at extrema and in the polar rings' meridional direction), taken
+/// from the upwind side of each face. The poles carry no flux.
+///
+/// Time. Method of lines with the three-stage third-order SSP Runge–Kutta
+/// method on the unsplit operator L (both directions at once), written in
+/// increments: u₁ = u + Δt L(u), u₂ = u + ¼((u₁ − u) + Δt L(u₁)),
+/// u₃ = u + ⅔((u₂ − u) + Δt L(u₂)). This avoids the mass bias of weights such
+/// as fl(1/3) + fl(2/3) ≠ 1. A density-dependent velocity is recomputed at
+/// every stage.
+///
+/// CFL bound and positivity. Write U_f for the volume flux through face f,
+/// r_M,i = max |U_f| / area_i over the two ring faces of cell i and r_Z,i the
+/// same over its two longitude faces. In a forward-Euler stage the cell
+/// loses at most Δt Σ_f |U_f| ρ_f over its four faces. The face values in
+/// each direction are ≥ 0 and average to ρ_i, so the loss is at most
+/// 2Δt (r_M,i + r_Z,i) m_i, while inflows are ≥ 0. Hence Δt (r_M,i + r_Z,i) ≤ 1/2
+/// keeps ρ ≥ 0. A polar ring has one ring face and uses the face value ρ_i
+/// there, so its meridional term counts half. SSP-RK3 is a convex
+/// combination of forward-Euler stages, so the bound holds for the whole
+/// step. The stepper takes Δt = cfl / max_i (r_M,i + r_Z,i) with
+/// 0 < cfl ≤ 1/2. A density-dependent velocity can grow between stages:
+/// each stage checks the bound against its own fluxes and, if the check
+/// fails, the step is retried with half the Δt.
+///
+/// Time steps are capped by `maximumStep` and end exactly on the requested
+/// end time; when less than two steps remain, the rest is split evenly.
+///
+/// NOTE: the polar cells set Δt for flows across the poles, because their
+/// longitude faces are short (67 times the equatorial step count for a
+/// tilted solid-body rotation at nlat = 128).
+public final class ContinuityStepper {
+    public let grid: SphereGrid
+    public let velocity: VelocityField
+    /// Target Courant number Δt·max_i (r_M,i + r_Z,i), in (0, 1/2].
+    public let cfl: Double
+    /// Optional upper bound on Δt.
+    public let maximumStep: Double?
+
+    private let operators: FluxOperators
+    private var cached: (density: [Double], fluxes: FaceFluxes)?
+    private var delta: [Double]
+    private var increment: [Double]
+
+    /// Positivity bound of one forward-Euler stage on an interior cell.
+    static let positivityCourant = 0.5
+    /// Largest number of Δt halvings for a density-dependent field before
+    /// the step fails.
+    static let maximumRejections = 30
+
+    public init(velocity: VelocityField, cfl: Double = 0.5, maximumStep: Double? = nil) throws {
+        guard cfl > 0, cfl <= ContinuityStepper.positivityCourant else {
+            throw StepperError(.invalidInput, step: 0, time: 0,
+                               detail: "cfl = \(cfl) is out of range: positivity needs 0 < cfl <= 0.5")
+        }
+        if let maximumStep, !(maximumStep > 0 && maximumStep.isFinite) {
+            throw StepperError(.invalidInput, step: 0, time: 0,
+                               detail: "maximum step = \(maximumStep) must be positive and finite")
+        }
+        self.grid = velocity.grid
+        self.velocity = velocity
+        self.cfl = cfl
+        self.maximumStep = maximumStep
+        self.operators = FluxOperators(grid: velocity.grid)
+        self.delta = [Double](repeating: 0, count: velocity.grid.cellCount)
+        self.increment = [Double](repeating: 0, count: velocity.grid.cellCount)
+    }
+
+    /// Diagnostics of `state` itself (step and time of the state, dt = 0),
+    /// including the energy for sources that define one.
+    public func report(for state: DensityState) throws -> StepReport {
+        try validate(state)
+        let fluxes = try evaluate(state.density, step: state.step, time: state.time)
+        return makeReport(state, dt: 0, energy: fluxes.energy, rejected: 0)
+    }
+
+    /// Advances `state` to `endTime`, calling `observer` after every accepted
+    /// step with its diagnostics and the new state.
+    ///
+    /// - Throws: `StepperError` on NaN or negative density, a non-finite
+    ///   velocity, a failed velocity evaluation or a step too small to change
+    ///   the time. `state` then holds the last accepted step. Errors thrown by
+    ///   `observer` propagate unchanged, after `state` has been updated.
+    public func advance(_ state: inout DensityState, to endTime: Double,
+                        observer: (StepReport, DensityState) throws -> Void = { _, _ in }) throws {
+        try validate(state)
+        guard endTime.isFinite, endTime >= state.time else {
+            throw StepperError(.invalidInput, step: state.step, time: state.time,
+                               detail: "end time \(endTime) is before the current time or not finite")
+        }
+        while state.time < endTime {
+            let (next, report) = try takeStep(from: state, endTime: endTime)
+            state = next
+            try observer(report, state)
+        }
+    }
+
+    // MARK: - One step
+
+    private func takeStep(from state: DensityState, endTime: Double) throws -> (DensityState, StepReport) {
+        let stepNumber = state.step + 1
+        let initialFluxes = try evaluate(state.density, step: stepNumber, time: state.time)
+        let rate = courantRate(initialFluxes)
+        var dt = rate > 0 ? cfl / rate : Double.infinity
+        if let maximumStep { dt = min(dt, maximumStep) }
+        let remaining = endTime - state.time
+        var lands = false
+        if dt >= remaining {
+            dt = remaining
+            lands = true
+        } else if dt > 0.5 * remaining {
+            dt = 0.5 * remaining
+        }
+
+        var rejected = 0
+        while true {
+            guard dt > 0, state.time + dt > state.time else {
+                throw StepperError(.stepUnderflow, step: stepNumber, time: state.time,
+                                   detail: "Δt = \(dt) no longer advances t; the velocity is too large for the grid")
+            }
+            do {
+                var density = state.density
+                try rungeKutta3(&density, first: initialFluxes, step: stepNumber, time: state.time) { rho, fluxes, out in
+                    if self.velocity.isDensityDependent,
+                       dt * self.courantRate(fluxes) > ContinuityStepper.positivityCourant {
+                        throw CourantExceeded()
+                    }
+                    self.operators.addMeridional(density: rho, fluxes: fluxes.meridional, dt: dt,
+                                                 halfSlope: &self.delta, increment: &out)
+                    self.applyZonal(density: rho, fluxes: fluxes.zonal, dt: dt, increment: &out)
+                }
+                let time = lands ? endTime : state.time + dt
+                let next = DensityState(time: time, step: stepNumber, density: density)
+                try checkDensity(next.density, step: stepNumber, time: state.time)
+                var energy: Double? = nil
+                if velocity.isDensityDependent {
+                    // Evaluate at the new state now: it gives the energy and is
+                    // the first stage of the next step.
+                    energy = try evaluate(next.density, step: stepNumber, time: time).energy
+                }
+                let report = makeReport(next, dt: dt, energy: energy, rejected: rejected)
+                return (next, report)
+            } catch is CourantExceeded {
+                rejected += 1
+                if rejected > ContinuityStepper.maximumRejections {
+                    throw StepperError(.stepUnderflow, step: stepNumber, time: state.time,
+                                       detail: "Δt was halved \(rejected - 1) times and the velocity still breaks the positivity bound")
+                }
+                dt *= 0.5
+                lands = false
+            }
+        }
+    }
+
+    private struct CourantExceeded: Error {}
+
+    /// Largest Courant rate r = max_i (r_M,i + r_Z,i), so that a forward-Euler
+    /// stage of length Δt keeps ρ ≥ 0 when Δt·r ≤ 1/2.
+    private func courantRate(_ fluxes: FaceFluxes) -> Double {
+        let meridional = operators.meridionalRates(fluxes.meridional)
+        let zonal = operators.zonalRates(fluxes.zonal)
+        var rate = 0.0
+        for j in 0..<grid.nlat { rate = max(rate, meridional[j] + zonal[j]) }
+        return rate
+    }
+
+    private func applyZonal(density: [Double], fluxes: [Double], dt: Double, increment out: inout [Double]) {
+        let nlon = grid.nlon
+        var ringDelta = [Double](repeating: 0, count: nlon)
+        density.withUnsafeBufferPointer { r in
+            fluxes.withUnsafeBufferPointer { u in
+                ringDelta.withUnsafeMutableBufferPointer { d in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for j in 0..<grid.nlat {
+                            operators.addZonal(ring: j, density: r, offset: j * nlon, fluxes: u, dt: dt,
+                                               halfSlope: d, increment: o)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// SSP-RK3 in increment form on the whole grid. `first` holds the fluxes
+    /// at the starting density when already known; the fluxes of the later
+    /// stages are recomputed for a density-dependent field.
+    private func rungeKutta3(_ u: inout [Double], first: FaceFluxes?, step: Int, time: Double,
+                             addIncrement: (_ density: [Double], _ fluxes: FaceFluxes,
+                                            _ out: inout [Double]) throws -> Void) throws {
+        let count = u.count
+        func increments(_ values: [Double], known: FaceFluxes?) throws -> [Double] {
+            let fluxes = try known ?? evaluateIfDependent(values, fallback: first, step: step, time: time)
+            var out = [Double](repeating: 0, count: count)
+            try addIncrement(values, fluxes, &out)
+            return out
+        }
+        let d0 = try increments(u, known: first)
+        var u1 = u
+        for i in 0..<count { u1[i] += d0[i] }
+        let d1 = try increments(u1, known: velocity.isDensityDependent ? nil : first)
+        var u2 = u
+        for i in 0..<count { u2[i] = u[i] + 0.25 * ((u1[i] - u[i]) + d1[i]) }
+        let d2 = try increments(u2, known: velocity.isDensityDependent ? nil : first)
+        for i in 0..<count { u[i] += (2.0 / 3.0) * ((u2[i] - u[i]) + d2[i]) }
+    }
+
+    // MARK: - Velocity evaluation and checks
+
+    /// Fluxes at `density`: a fresh evaluation for a density-dependent field,
+    /// else `fallback` or the field's fixed fluxes.
+    private func evaluateIfDependent(_ density: [Double], fallback: FaceFluxes?,
+                                     step: Int, time: Double) throws -> FaceFluxes {
+        if !velocity.isDensityDependent, let fallback { return fallback }
+        return try evaluate(density, step: step, time: time)
+    }
+
+    private func evaluate(_ density: [Double], step: Int, time: Double) throws -> FaceFluxes {
+        if let cached, cached.density == density { return cached.fluxes }
+        let fluxes: FaceFluxes
+        do {
+            fluxes = try velocity.faceFluxes(density: density)
+        } catch let error as StepperError {
+            throw error
+        } catch {
+            throw StepperError(.velocityEvaluationFailed, step: step, time: time, detail: "\(error)")
+        }
+        try checkFluxes(fluxes, step: step, time: time)
+        cached = (density, fluxes)
+        return fluxes
+    }
+
+    private func checkFluxes(_ fluxes: FaceFluxes, step: Int, time: Double) throws {
+        let nlon = grid.nlon
+        if let i = fluxes.meridional.firstIndex(where: { !$0.isFinite }) {
+            throw StepperError(.nonFiniteVelocity, step: step, time: time,
+                               detail: "flux \(fluxes.meridional[i]) through the ring face between rings \(i / nlon) and \(i / nlon + 1), column \(i % nlon)")
+        }
+        if let i = fluxes.zonal.firstIndex(where: { !$0.isFinite }) {
+            throw StepperError(.nonFiniteVelocity, step: step, time: time,
+                               detail: "flux \(fluxes.zonal[i]) through the longitude face east of ring \(i / nlon), column \(i % nlon)")
+        }
+    }
+
+    /// Round-off allowance below zero, relative to the largest density.
+    static let negativeTolerance = 1e-12
+
+    private func checkDensity(_ density: [Double], step: Int, time: Double) throws {
+        let nlon = grid.nlon
+        if let i = density.firstIndex(where: { !$0.isFinite }) {
+            throw StepperError(.nonFiniteDensity, step: step, time: time,
+                               detail: "ρ = \(density[i]) in cell ring \(i / nlon), column \(i % nlon)")
+        }
+        let largest = density.max() ?? 0
+        if let i = density.firstIndex(where: { $0 < -ContinuityStepper.negativeTolerance * largest }) {
+            throw StepperError(.negativeDensity, step: step, time: time,
+                               detail: "ρ = \(density[i]) in cell ring \(i / nlon), column \(i % nlon) (max ρ = \(largest))")
+        }
+    }
+
+    private func validate(_ state: DensityState) throws {
+        guard state.density.count == grid.cellCount else {
+            throw StepperError(.invalidInput, step: state.step, time: state.time,
+                               detail: "density has \(state.density.count) values, the grid has \(grid.cellCount) cells")
+        }
+        guard state.time.isFinite else {
+            throw StepperError(.invalidInput, step: state.step, time: state.time, detail: "time is not finite")
+        }
+        try checkDensity(state.density, step: state.step, time: state.time)
+    }
+
+    private func makeReport(_ state: DensityState, dt: Double, energy: Double?, rejected: Int) -> StepReport {
+        StepReport(step: state.step, time: state.time, dt: dt, mass: grid.integrate(state.density),
+                   minimumDensity: state.density.min() ?? 0, maximumDensity: state.density.max() ?? 0,
+                   energy: energy, rejectedAttempts: rejected)
+    }
+}
