@@ -1,0 +1,74 @@
+import AttentionKernel
+import ContinuityStepper
+import Foundation
+import LinearAlgebra
+import SphereGrid
+
+/// Connects the attention kernel to the finite-volume stepper.
+struct KernelAttentionSource: AttentionSource {
+    let kernel: AttentionKernel
+    let normalization: AttentionSample.Normalization
+    var grid: SphereGrid { kernel.grid }
+
+    func sample(density: [Double]) throws -> AttentionSample {
+        let evaluation = try kernel.evaluate(density: density)
+        return AttentionSample(normalization: normalization, logScale: evaluation.logScale,
+                               scaledDenominator: evaluation.scaledDenominator,
+                               scaledPotential: evaluation.scaledPotential,
+                               velocity: evaluation.velocity, energy: evaluation.energy)
+    }
+}
+
+/// The velocity field of a run, chosen by the config's `velocity` section,
+/// with what the runner needs besides face fluxes: cell-centre velocities
+/// for snapshots, kernel warnings and a description for logs.
+struct VelocitySource {
+    let field: VelocityField
+    let description: String
+    let warnings: [String]
+    /// "spectral" or "direct" for attention, nil for a prescribed field.
+    let kernelPath: String?
+    private let cellVelocity: ([Double]) throws -> [SIMD3<Double>]
+
+    init(config: RunConfig, grid: SphereGrid) throws {
+        switch config.velocity {
+        case .attention:
+            let model = config.model
+            let attention: AttentionModel
+            let kernel: AttentionKernel
+            do {
+                attention = try AttentionModel(beta: model.beta, query: model.query, key: model.key,
+                                               value: model.value,
+                                               normalization: model.normalization == "softmax" ? .softmax : .none)
+                let path = KernelPath(rawValue: config.density.kernelPath) ?? .automatic
+                kernel = try AttentionKernel(grid: grid, model: attention, path: path)
+            } catch let error as KernelError {
+                throw ConfigError("model: \(error)")
+            }
+            let normalization: AttentionSample.Normalization = attention.normalization == .softmax ? .softmax : .none
+            field = AttentionVelocityField(source: KernelAttentionSource(kernel: kernel, normalization: normalization))
+            kernelPath = kernel.resolvedPath.rawValue
+            warnings = kernel.warnings
+            description = "attention (\(kernel.resolvedPath.rawValue) kernel)"
+            cellVelocity = { try kernel.evaluate(density: $0).velocity }
+        case .linear(let matrix, let vector):
+            let linear: LinearVelocityField
+            do {
+                linear = try LinearVelocityField(grid: grid, matrix: matrix, offset: vector)
+            } catch let error as StepperError {
+                throw ConfigError("velocity: \(error.detail)")
+            }
+            field = linear
+            kernelPath = nil
+            warnings = []
+            description = "linear X = P⊥(Bx + c), B = [\(matrix)], c = [\(vector.x), \(vector.y), \(vector.z)]"
+            let centres = grid.cellCentres()
+            cellVelocity = { _ in centres.map { linear.velocity(at: $0) } }
+        }
+    }
+
+    /// X at every cell centre for `density`, in Cartesian components.
+    func cellVelocities(density: [Double]) throws -> [SIMD3<Double>] {
+        try cellVelocity(density)
+    }
+}
