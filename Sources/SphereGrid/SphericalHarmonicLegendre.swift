@@ -1,7 +1,7 @@
 import Foundation
 
 /// Rings processed together in the Legendre step: one SIMD lane per ring.
-typealias RingLanes = SIMD4<Double>
+typealias RingLanes = SIMD8<Double>
 
 /// Scale factor between consecutive exponent levels of a scaled Legendre value.
 let legendreLevelFactor = 0x1p512
@@ -20,14 +20,21 @@ let legendreRescaleThreshold = 0x1p256
 ///     α_lm = √((4l²−1)/(l²−m²)),   β_lm = −√((2l+1)/(2l−3) · ((l−1)²−m²)/(l²−m²))
 ///
 /// started from P̄_mm = √((2m+1)/(2m)) sin θ · P̄_{m−1,m−1}, P̄_00 = 1/√(4π).
+/// The transforms run it on q_lm = P̄_lm / c_lm with c_mm = c_{m+1,m} = 1 and
+/// c_lm = −β_lm c_{l−2,m}, which turns it into
+///
+///     q_lm = a_lm x q_{l−1,m} − q_{l−2,m},   a_lm = α_lm c_{l−1,m} / c_lm,
+///
+/// one multiplication per step fewer; the c_lm go into the coefficients.
 /// P̄_mm falls far below the double range near the poles at large m
 /// (sin^1000 θ at the polar ring of nlat = 1024 is about 10^−2900), so every
 /// value is carried as a mantissa μ and an integer level e ≤ 0 with
-/// P̄ = μ · 2^(512 e). The recurrence is linear, so it runs on μ directly;
+/// q = μ · 2^(512 e). The recurrence is linear, so it runs on μ directly;
 /// when |μ| exceeds 2^256 at a level below 0 both recurrence values are
 /// multiplied by 2^−512 and e goes up by one. A value at a level below 0 is
-/// below 2^−256 and contributes nothing to a sum; level-0 values are the
-/// plain P̄_lm, which stay below about √((2l+1)/(4π))·√2 in magnitude.
+/// below 2^−256 · c_lm and contributes nothing to a sum; level-0 values are
+/// the plain q_lm, which stay far below 2^256 (|P̄_lm| ≤ √((2l+1)/(4π)) and
+/// c_lm shrinks no faster than a power of l).
 ///
 /// Only the northern rings and the equator are stored: ring j and ring
 /// nlat − 1 − j share sin θ and have opposite cos θ, and
@@ -48,22 +55,28 @@ struct LegendreTables: Sendable {
     /// Cell area of ring j for j < pairCount, then 0 in the padding lanes.
     let cellArea: [Double]
 
-    /// Start of order m in the per-order arrays `alpha`, `beta` and
-    /// `gradientFactor`, each of which holds entries n = l − m for
-    /// n = 0...L − m + 3 (three entries past l = L keep unrolled loops in bounds).
+    /// Start of order m in the per-order arrays `recurrenceFactor`,
+    /// `normalization` and `gradientFactor`, each of which holds entries
+    /// n = l − m for n = 0...L − m + 3 (three entries past l = L keep the
+    /// unrolled loops in bounds).
     let orderOffset: [Int]
-    /// α_lm at orderOffset[m] + l − m (α_mm = 0, α_{m+1,m} = √(2m+3)).
-    let alpha: [Double]
-    /// β_lm at orderOffset[m] + l − m (zero for l < m + 2).
-    let beta: [Double]
+    /// a_lm at orderOffset[m] + l − m (a_mm = 0, a_{m+1,m} = √(2m+3)).
+    let recurrenceFactor: [Double]
+    /// c_lm = P̄_lm / q_lm at orderOffset[m] + l − m.
+    let normalization: [Double]
     /// d_lm = √((2l+1)/(2l−1) · (l²−m²)) at orderOffset[m] + l − m, from
     /// sin θ ∂_θ P̄_lm = l cos θ P̄_lm − d_lm P̄_{l−1,m} (d_mm = 0).
     let gradientFactor: [Double]
 
-    /// μ of P̄_mm(x_j) at m · paddedPairCount + j.
-    let diagonalMantissa: [Double]
-    /// Level e of P̄_mm(x_j) at m · paddedPairCount + j, as a Double ≤ 0.
-    let diagonalLevel: [Double]
+    /// First n = l − m at which some lane of block b reaches level 0, at
+    /// m · blockCount + b; above L − m when no ring of the block needs order
+    /// m at all (every P̄_lm, l ≤ L, is below 2^−256 there).
+    let startIndex: [Int]
+    /// Recurrence state at `startIndex` per ring, at m · paddedPairCount + j:
+    /// the mantissas of q_{m+n,m} and q_{m+n+1,m} and their common level.
+    let startCurrent: [Double]
+    let startNext: [Double]
+    let startLevel: [Double]
 
     init(grid: SphereGrid, maximumDegree L: Int) {
         maximumDegree = L
@@ -87,27 +100,30 @@ struct LegendreTables: Sendable {
         var offsets = [Int](repeating: 0, count: L + 2)
         for m in 0...L { offsets[m + 1] = offsets[m] + (L - m + 4) }
         orderOffset = offsets
-        var alpha = [Double](repeating: 0, count: offsets[L + 1])
-        var beta = [Double](repeating: 0, count: offsets[L + 1])
+        var factor = [Double](repeating: 0, count: offsets[L + 1])
+        var normalization = [Double](repeating: 0, count: offsets[L + 1])
         var gradient = [Double](repeating: 0, count: offsets[L + 1])
         for m in 0...L {
             let mm = Double(m) * Double(m)
-            for l in m...(L + 3) {
-                let index = offsets[m] + l - m
+            let base = offsets[m]
+            normalization[base] = 1
+            for l in (m + 1)...(L + 3) {
+                let index = base + l - m
                 let ld = Double(l)
                 if l == m + 1 {
-                    alpha[index] = (2 * ld + 1).squareRoot()
-                } else if l >= m + 2 {
-                    alpha[index] = ((4 * ld * ld - 1) / (ld * ld - mm)).squareRoot()
-                    beta[index] = -((2 * ld + 1) / (2 * ld - 3) * ((ld - 1) * (ld - 1) - mm) / (ld * ld - mm)).squareRoot()
+                    normalization[index] = 1
+                    factor[index] = (2 * ld + 1).squareRoot()
+                } else {
+                    let alpha = ((4 * ld * ld - 1) / (ld * ld - mm)).squareRoot()
+                    let beta = -((2 * ld + 1) / (2 * ld - 3) * ((ld - 1) * (ld - 1) - mm) / (ld * ld - mm)).squareRoot()
+                    normalization[index] = -beta * normalization[index - 2]
+                    factor[index] = alpha * normalization[index - 1] / normalization[index]
                 }
-                if l > m {
-                    gradient[index] = ((2 * ld + 1) / (2 * ld - 1) * (ld * ld - mm)).squareRoot()
-                }
+                gradient[index] = ((2 * ld + 1) / (2 * ld - 1) * (ld * ld - mm)).squareRoot()
             }
         }
-        self.alpha = alpha
-        self.beta = beta
+        self.recurrenceFactor = factor
+        self.normalization = normalization
         self.gradientFactor = gradient
 
         var mantissa = [Double](repeating: 0, count: (L + 1) * paddedPairCount)
@@ -116,8 +132,54 @@ struct LegendreTables: Sendable {
             LegendreTables.fillDiagonal(sinColatitude: sines[j], maximumOrder: L, ring: j,
                                         stride: paddedPairCount, mantissa: &mantissa, level: &level)
         }
-        diagonalMantissa = mantissa
-        diagonalLevel = level
+
+        // Run the scaled recurrence once per (m, block) up to the first
+        // degree that matters, so the transforms skip the underflowing part.
+        let blocks = paddedPairCount / width
+        var startIndex = [Int](repeating: 0, count: (L + 1) * blocks)
+        var startCurrent = [Double](repeating: 0, count: (L + 1) * paddedPairCount)
+        var startNext = [Double](repeating: 0, count: (L + 1) * paddedPairCount)
+        var startLevel = [Double](repeating: 0, count: (L + 1) * paddedPairCount)
+        let padded = paddedPairCount
+        startIndex.withUnsafeMutableBufferPointer { indexBuffer in
+        startCurrent.withUnsafeMutableBufferPointer { currentBuffer in
+        startNext.withUnsafeMutableBufferPointer { nextBuffer in
+        startLevel.withUnsafeMutableBufferPointer { levelBuffer in
+            let indexOut = UnsafeSendablePointer(indexBuffer.baseAddress!)
+            let currentOut = UnsafeSendablePointer(currentBuffer.baseAddress!)
+            let nextOut = UnsafeSendablePointer(nextBuffer.baseAddress!)
+            let levelOut = UnsafeSendablePointer(levelBuffer.baseAddress!)
+            cosines.withUnsafeBufferPointer { cosineBuffer in
+            mantissa.withUnsafeBufferPointer { mantissaBuffer in
+            level.withUnsafeBufferPointer { diagonalLevelBuffer in
+            factor.withUnsafeBufferPointer { factorBuffer in
+                DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+                    for block in 0..<blocks {
+                        let lane = m * padded + block * width
+                        let state = LegendreTables.advanceToRepresentable(
+                            order: m, maximumDegree: L,
+                            x: LegendreTables.lanes(cosineBuffer.baseAddress!, block: block),
+                            diagonal: LegendreTables.lanes(mantissaBuffer.baseAddress! + m * padded, block: block),
+                            level: LegendreTables.lanes(diagonalLevelBuffer.baseAddress! + m * padded, block: block),
+                            factor: factorBuffer.baseAddress! + offsets[m])
+                        indexOut.pointer[m * blocks + block] = state.index
+                        UnsafeMutableRawPointer(currentOut.pointer + lane).storeBytes(of: state.current, as: RingLanes.self)
+                        UnsafeMutableRawPointer(nextOut.pointer + lane).storeBytes(of: state.next, as: RingLanes.self)
+                        UnsafeMutableRawPointer(levelOut.pointer + lane).storeBytes(of: state.level, as: RingLanes.self)
+                    }
+                }
+            }
+            }
+            }
+            }
+        }
+        }
+        }
+        }
+        self.startIndex = startIndex
+        self.startCurrent = startCurrent
+        self.startNext = startNext
+        self.startLevel = startLevel
     }
 
     /// Computes P̄_mm(cos θ) = (1/√(4π)) ∏_{k=1}^{m} √((2k+1)/(2k)) · sin^m θ for
@@ -146,48 +208,80 @@ struct LegendreTables: Sendable {
     }
 }
 
-extension LegendreTables {
-    /// Runs the recurrence for order m over one block of rings and calls
-    /// `body(n, P̄_{m+n,m}(x), isOdd)` for n = 0...L − m, where `isOdd` is
-    /// whether n is odd. Lanes whose value is below the double range get 0.
-    /// `alpha` and `beta` point at this order's entries.
-    @inline(__always)
-    static func recur(order m: Int, maximumDegree L: Int, x: RingLanes,
-                      diagonal: RingLanes, level startLevel: RingLanes,
-                      alpha: UnsafePointer<Double>, beta: UnsafePointer<Double>,
-                      _ body: (Int, RingLanes, Bool) -> Void) {
-        let last = L - m
-        var n = 0
-        var current = diagonal
-        var next = alpha[1] * x * diagonal
-        var level = startLevel
+/// Recurrence state of one block of rings for one order: mantissas of
+/// P̄_{m+n,m} and P̄_{m+n+1,m} with their common level per lane.
+struct LegendreState {
+    var index: Int
+    var current: RingLanes
+    var next: RingLanes
+    var level: RingLanes
+}
 
-        // Scaled phase: some lanes are still below the double range.
-        if any(level .< 0) {
-            while n <= last {
-                let ready = level .== 0
-                if all(ready) { break }
-                if any(ready) {
-                    body(n, RingLanes(repeating: 0).replacing(with: current, where: ready), n & 1 == 1)
-                }
-                let following = alpha[n + 2] * x * next + beta[n + 2] * current
-                current = next
-                next = following
-                n += 1
-                let large = (next .> legendreRescaleThreshold) .| (next .< -legendreRescaleThreshold)
-                if any(large) {
-                    next = next.replacing(with: next * legendreLevelInverse, where: large)
-                    current = current.replacing(with: current * legendreLevelInverse, where: large)
-                    level = level.replacing(with: level + 1, where: large)
+extension LegendreTables {
+    /// Runs the scaled recurrence from q_mm = P̄_mm until some lane reaches
+    /// level 0 and returns the state there, or an index above L − m when none does.
+    static func advanceToRepresentable(order m: Int, maximumDegree L: Int, x: RingLanes,
+                                       diagonal: RingLanes, level startLevel: RingLanes,
+                                       factor: UnsafePointer<Double>) -> LegendreState {
+        let last = L - m
+        var state = LegendreState(index: 0, current: diagonal, next: factor[1] * x * diagonal, level: startLevel)
+        while state.index <= last && !any(state.level .== 0) {
+            step(&state, x: x, factor: factor)
+        }
+        return state
+    }
+
+    /// Advances the scaled recurrence by one degree and moves lanes whose
+    /// new value exceeds 2^256 up one level.
+    @inline(__always)
+    static func step(_ state: inout LegendreState, x: RingLanes, factor: UnsafePointer<Double>) {
+        let n = state.index
+        let following = factor[n + 2] * x * state.next - state.current
+        state.current = state.next
+        state.next = following
+        state.index = n + 1
+        let large = (following .> legendreRescaleThreshold) .| (following .< -legendreRescaleThreshold)
+        if any(large) {
+            state.next = state.next.replacing(with: state.next * legendreLevelInverse, where: large)
+            state.current = state.current.replacing(with: state.current * legendreLevelInverse, where: large)
+            state.level = state.level.replacing(with: state.level + 1, where: large)
+        }
+    }
+
+    /// Runs the recurrence for order m over one block of rings from `start`
+    /// (see `startIndex`) and calls `body(n, q_{m+n,m}(x), isOdd)` for
+    /// n = start.index...L − m, where `isOdd` is whether n is odd. Lanes whose
+    /// value is still below the double range get 0. `factor` points at this
+    /// order's a_lm.
+    @inline(__always)
+    static func recur(order m: Int, maximumDegree L: Int, x: RingLanes, start: LegendreState,
+                      factor: UnsafePointer<Double>, _ body: (Int, RingLanes, Bool) -> Void) {
+        let last = L - m
+        var state = start
+
+        // Mixed phase: some lanes are still below the double range and
+        // contribute through a zero weight until they move up to level 0.
+        if any(state.level .< 0) {
+            var weight = RingLanes(repeating: 0).replacing(with: 1, where: state.level .== 0)
+            while state.index <= last {
+                body(state.index, state.current * weight, state.index & 1 == 1)
+                step(&state, x: x, factor: factor)
+                if any(state.level .< 0) {
+                    weight = RingLanes(repeating: 0).replacing(with: 1, where: state.level .== 0)
+                } else {
+                    break
                 }
             }
-            if n > last { return }
         }
+        var n = state.index
+        if n > last { return }
+        var current = state.current
+        var next = state.next
 
         // Plain phase: start on an even n so the loop below has fixed parities.
         if n & 1 == 1 {
             body(n, current, true)
-            let following = alpha[n + 2] * x * next + beta[n + 2] * current
+            let following = factor[n + 2] * x * next - current
             current = next
             next = following
             n += 1
@@ -195,13 +289,20 @@ extension LegendreTables {
         while n < last {
             body(n, current, false)
             body(n + 1, next, true)
-            current = alpha[n + 2] * x * next + beta[n + 2] * current
-            next = alpha[n + 3] * x * current + beta[n + 3] * next
+            current = factor[n + 2] * x * next - current
+            next = factor[n + 3] * x * current - next
             n += 2
         }
         if n == last {
             body(n, current, false)
         }
+    }
+
+    /// Adds the lanes of `value` pairwise down to two partial sums.
+    @inline(__always)
+    static func fold(_ value: RingLanes) -> SIMD2<Double> {
+        let quarter = value.lowHalf + value.highHalf
+        return quarter.lowHalf + quarter.highHalf
     }
 
     /// Loads lanes `block·width ..< (block+1)·width` of `array`.

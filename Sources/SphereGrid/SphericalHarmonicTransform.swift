@@ -81,9 +81,10 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         let spectrumStride = ringTransform.spectrumStride
         let nlat = grid.nlat
 
-        // Per-degree sums, one lane per ring slot, reduced across lanes at the end.
-        let sumCos = UnsafeMutablePointer<RingLanes>.allocate(capacity: count)
-        let sumSin = UnsafeMutablePointer<RingLanes>.allocate(capacity: count)
+        // Per-degree sums, folded from the ring lanes to two partial sums per
+        // step (fewer loads and stores than one sum per lane), added at the end.
+        let sumCos = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
+        let sumSin = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
         sumCos.initialize(repeating: .zero, count: count)
         sumSin.initialize(repeating: .zero, count: count)
         defer {
@@ -93,6 +94,8 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
 
         tables.withPointers(order: m) { pointers in
             for block in 0..<tables.blockCount {
+                let start = pointers.start(block: block)
+                guard start.index <= L - m else { continue }
                 // Even and odd parts of the area-weighted ring spectra:
                 // even = area (F_north + F_south), odd = area (F_north − F_south).
                 var evenCos = RingLanes.zero, evenSin = RingLanes.zero
@@ -116,27 +119,25 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
                     oddSin[lane] = area * (northSin - southSin)
                 }
                 let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                let diagonal = LegendreTables.lanes(pointers.diagonalMantissa, block: block)
-                let level = LegendreTables.lanes(pointers.diagonalLevel, block: block)
-                LegendreTables.recur(order: m, maximumDegree: L, x: x, diagonal: diagonal, level: level,
-                                     alpha: pointers.alpha, beta: pointers.beta) { n, p, isOdd in
-                    if isOdd {
-                        sumCos[n] += p * oddCos
-                        sumSin[n] += p * oddSin
-                    } else {
-                        sumCos[n] += p * evenCos
-                        sumSin[n] += p * evenSin
-                    }
+                LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                     factor: pointers.recurrenceFactor) { n, p, isOdd in
+                    let productCos = p * (isOdd ? oddCos : evenCos)
+                    let productSin = p * (isOdd ? oddSin : evenSin)
+                    sumCos[n] += LegendreTables.fold(productCos)
+                    sumSin[n] += LegendreTables.fold(productSin)
                 }
             }
         }
 
+        // f_lm = c_m c_lm Σ q_lm (…), with c_lm = P̄_lm / q_lm.
         let scale = m == 0 ? 1.0 : 2.0.squareRoot()
+        let normalization = tables.normalization[tables.orderOffset[m]...]
         for n in 0..<count {
             let l = m + n
-            coefficients[l * l + l + m] = scale * sumCos[n].sum()
+            let weight = scale * normalization[normalization.startIndex + n]
+            coefficients[l * l + l + m] = weight * sumCos[n].sum()
             if m > 0 {
-                coefficients[l * l + l - m] = scale * sumSin[n].sum()
+                coefficients[l * l + l - m] = weight * sumSin[n].sum()
             }
         }
     }
@@ -217,8 +218,9 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    /// Coefficients of order m scaled by c_m: cos parts f_lm and sin parts
-    /// f_l,−m for l = m...L, padded with zeros to L − m + 2 entries.
+    /// Coefficients of order m scaled by c_m (1 for m = 0, else √2): cos
+    /// parts f_lm and sin parts f_l,−m for l = m...L, padded with zeros to
+    /// L − m + 2 entries.
     private func orderCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
         -> (cos: [Double], sin: [Double]) {
         let scale = m == 0 ? 1.0 : 2.0.squareRoot()
@@ -227,6 +229,18 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         for l in m...L {
             cosines[l - m] = scale * values[l * l + l + m]
             if m > 0 { sines[l - m] = scale * values[l * l + l - m] }
+        }
+        return (cosines, sines)
+    }
+
+    /// `orderCoefficients` times c_lm = P̄_lm / q_lm, for sums over q_lm.
+    private func recurrenceCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
+        -> (cos: [Double], sin: [Double]) {
+        var (cosines, sines) = orderCoefficients(m, degree: L, values: values)
+        let offset = tables.orderOffset[m]
+        for n in 0...(L - m) {
+            cosines[n] *= tables.normalization[offset + n]
+            sines[n] *= tables.normalization[offset + n]
         }
         return (cosines, sines)
     }
@@ -246,7 +260,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
 
     private func synthesizeOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
                                  spectra: UnsafeMutablePointer<Double>) {
-        let (cosines, sines) = orderCoefficients(m, degree: L, values: values)
+        let (cosines, sines) = recurrenceCoefficients(m, degree: L, values: values)
         let tables = self.tables
         let width = RingLanes.scalarCount
         let nlat = grid.nlat
@@ -255,13 +269,13 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
                 let cosCoefficient = cosBuffer.baseAddress!, sinCoefficient = sinBuffer.baseAddress!
                 tables.withPointers(order: m) { pointers in
                     for block in 0..<tables.blockCount {
+                        let start = pointers.start(block: block)
+                        guard start.index <= L - m else { continue }
                         var evenCos = RingLanes.zero, evenSin = RingLanes.zero
                         var oddCos = RingLanes.zero, oddSin = RingLanes.zero
                         let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                        let diagonal = LegendreTables.lanes(pointers.diagonalMantissa, block: block)
-                        let level = LegendreTables.lanes(pointers.diagonalLevel, block: block)
-                        LegendreTables.recur(order: m, maximumDegree: L, x: x, diagonal: diagonal, level: level,
-                                             alpha: pointers.alpha, beta: pointers.beta) { n, p, isOdd in
+                        LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                             factor: pointers.recurrenceFactor) { n, p, isOdd in
                             if isOdd {
                                 oddCos += cosCoefficient[n] * p
                                 oddSin += sinCoefficient[n] * p
@@ -290,10 +304,13 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     private func synthesizeGradientOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
                                          colatitude: UnsafeMutablePointer<Double>,
                                          longitude: UnsafeMutablePointer<Double>) {
-        let (cosines, sines) = orderCoefficients(m, degree: L, values: values)
+        let (plainCos, plainSin) = orderCoefficients(m, degree: L, values: values)
         // Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l, so the
-        // derivative needs two more coefficient sets on the same recurrence.
+        // derivative needs two more coefficient sets on the same recurrence;
+        // all three carry c_l = P̄_l / q_l because the sums run over q_l.
         let count = L - m + 1
+        var cosines = [Double](repeating: 0, count: count)
+        var sines = [Double](repeating: 0, count: count)
         var weightedCos = [Double](repeating: 0, count: count)
         var weightedSin = [Double](repeating: 0, count: count)
         var shiftedCos = [Double](repeating: 0, count: count)
@@ -301,11 +318,14 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         let offset = tables.orderOffset[m]
         for n in 0..<count {
             let l = Double(m + n)
+            let c = tables.normalization[offset + n]
+            cosines[n] = c * plainCos[n]
+            sines[n] = c * plainSin[n]
             weightedCos[n] = l * cosines[n]
             weightedSin[n] = l * sines[n]
             let d = tables.gradientFactor[offset + n + 1]
-            shiftedCos[n] = d * cosines[n + 1]
-            shiftedSin[n] = d * sines[n + 1]
+            shiftedCos[n] = c * d * plainCos[n + 1]
+            shiftedSin[n] = c * d * plainSin[n + 1]
         }
 
         let tables = self.tables
@@ -323,16 +343,16 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
             let bc = shiftedCosBuffer.baseAddress!, bs = shiftedSinBuffer.baseAddress!
             tables.withPointers(order: m) { pointers in
                 for block in 0..<tables.blockCount {
+                    let start = pointers.start(block: block)
+                    guard start.index <= L - m else { continue }
                     // Value sums (for ∂_φ) and the two derivative sums A and B,
                     // each split by the parity of l − m.
                     var valueCos = (RingLanes.zero, RingLanes.zero), valueSin = (RingLanes.zero, RingLanes.zero)
                     var aCos = (RingLanes.zero, RingLanes.zero), aSin = (RingLanes.zero, RingLanes.zero)
                     var bCos = (RingLanes.zero, RingLanes.zero), bSin = (RingLanes.zero, RingLanes.zero)
                     let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                    let diagonal = LegendreTables.lanes(pointers.diagonalMantissa, block: block)
-                    let level = LegendreTables.lanes(pointers.diagonalLevel, block: block)
-                    LegendreTables.recur(order: m, maximumDegree: L, x: x, diagonal: diagonal, level: level,
-                                         alpha: pointers.alpha, beta: pointers.beta) { n, p, isOdd in
+                    LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                         factor: pointers.recurrenceFactor) { n, p, isOdd in
                         if isOdd {
                             valueCos.1 += c[n] * p; valueSin.1 += s[n] * p
                             aCos.1 += ac[n] * p; aSin.1 += asn[n] * p
@@ -389,11 +409,20 @@ struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
 struct LegendreOrderPointers {
     let cosColatitude: UnsafePointer<Double>
     let sinColatitude: UnsafePointer<Double>
-    let alpha: UnsafePointer<Double>
-    let beta: UnsafePointer<Double>
-    /// Mantissas of P̄_mm for the rings of this order.
-    let diagonalMantissa: UnsafePointer<Double>
-    let diagonalLevel: UnsafePointer<Double>
+    let recurrenceFactor: UnsafePointer<Double>
+    let startIndex: UnsafePointer<Int>
+    let startCurrent: UnsafePointer<Double>
+    let startNext: UnsafePointer<Double>
+    let startLevel: UnsafePointer<Double>
+
+    /// Recurrence state of `block` at its first representable degree.
+    @inline(__always)
+    func start(block: Int) -> LegendreState {
+        LegendreState(index: startIndex[block],
+                      current: LegendreTables.lanes(startCurrent, block: block),
+                      next: LegendreTables.lanes(startNext, block: block),
+                      level: LegendreTables.lanes(startLevel, block: block))
+    }
 }
 
 extension LegendreTables {
@@ -401,17 +430,20 @@ extension LegendreTables {
     func withPointers<Result>(order m: Int, _ body: (LegendreOrderPointers) -> Result) -> Result {
         cosColatitude.withUnsafeBufferPointer { cosines in
         sinColatitude.withUnsafeBufferPointer { sines in
-        alpha.withUnsafeBufferPointer { alpha in
-        beta.withUnsafeBufferPointer { beta in
-        diagonalMantissa.withUnsafeBufferPointer { mantissa in
-        diagonalLevel.withUnsafeBufferPointer { level in
+        recurrenceFactor.withUnsafeBufferPointer { factor in
+        startIndex.withUnsafeBufferPointer { index in
+        startCurrent.withUnsafeBufferPointer { current in
+        startNext.withUnsafeBufferPointer { next in
+        startLevel.withUnsafeBufferPointer { level in
             body(LegendreOrderPointers(
                 cosColatitude: cosines.baseAddress!,
                 sinColatitude: sines.baseAddress!,
-                alpha: alpha.baseAddress! + orderOffset[m],
-                beta: beta.baseAddress! + orderOffset[m],
-                diagonalMantissa: mantissa.baseAddress! + m * paddedPairCount,
-                diagonalLevel: level.baseAddress! + m * paddedPairCount))
+                recurrenceFactor: factor.baseAddress! + orderOffset[m],
+                startIndex: index.baseAddress! + m * blockCount,
+                startCurrent: current.baseAddress! + m * paddedPairCount,
+                startNext: next.baseAddress! + m * paddedPairCount,
+                startLevel: level.baseAddress! + m * paddedPairCount))
+        }
         }
         }
         }
