@@ -73,23 +73,49 @@ final class FFTWRingTransform: @unchecked Sendable {
                              buffers.samples + ring * sampleStride)
     }
 
-    /// Allocates aligned scratch for `rings` rings. Each transform call makes
-    /// its own, so concurrent calls share no mutable memory.
-    func makeBuffers(rings: Int) -> RingBuffers {
-        RingBuffers(rings: rings, sampleStride: sampleStride, spectrumStride: spectrumStride)
+    private let poolLock = NSLock()
+    /// Idle scratch buffers, guarded by `poolLock`. Reusing them saves the
+    /// page faults of mapping fresh megabytes on every transform.
+    private var pool: [RingBuffers] = []
+    /// Idle buffers kept for reuse; more concurrent calls allocate and free their own.
+    private let poolLimit = 4
+
+    /// Runs `body` with scratch for `rings` rings that no other call uses at
+    /// the same time. The spectra are zeroed when `zeroSpectra` is set;
+    /// otherwise both arrays hold whatever the previous user left.
+    func withBuffers<Result>(rings: Int, zeroSpectra: Bool, _ body: (RingBuffers) -> Result) -> Result {
+        poolLock.lock()
+        var buffers = pool.popLast()
+        poolLock.unlock()
+        if buffers == nil || buffers!.rings != rings {
+            buffers = RingBuffers(rings: rings, sampleStride: sampleStride, spectrumStride: spectrumStride)
+        } else if zeroSpectra {
+            buffers!.spectra.update(repeating: 0, count: 2 * buffers!.spectrumCount)
+        }
+        let result = body(buffers!)
+        poolLock.lock()
+        if pool.count < poolLimit { pool.append(buffers!) }
+        poolLock.unlock()
+        return result
     }
 }
 
-/// Per-call FFTW-aligned scratch: ring samples and their spectra, both zeroed.
+/// FFTW-aligned scratch of one transform call: ring samples and their
+/// spectra, both zeroed on allocation.
 final class RingBuffers {
+    let rings: Int
+    /// Complex values in `spectra`.
+    let spectrumCount: Int
     let samples: UnsafeMutablePointer<Double>
     let spectraComplex: UnsafeMutablePointer<fftw_complex>
     /// The spectra viewed as interleaved (real, imaginary) doubles.
     let spectra: UnsafeMutablePointer<Double>
 
     init(rings: Int, sampleStride: Int, spectrumStride: Int) {
+        self.rings = rings
         let sampleCount = max(rings, 1) * sampleStride
         let spectrumCount = max(rings, 1) * spectrumStride
+        self.spectrumCount = spectrumCount
         samples = fftw_alloc_real(sampleCount)!
         samples.initialize(repeating: 0, count: sampleCount)
         spectraComplex = fftw_alloc_complex(spectrumCount)!

@@ -9,6 +9,11 @@ let legendreLevelFactor = 0x1p512
 let legendreLevelInverse = 0x1p-512
 /// A scaled value above this magnitude moves up one level.
 let legendreRescaleThreshold = 0x1p256
+/// Magnitude of q_lm (about 8e−31) below which the Legendre sums of a ring
+/// block start later. Near the poles q_lm grows monotonically in l from
+/// q_mm until it turns oscillatory, so the terms skipped are below this
+/// bound times the coefficients, far below double round-off of the sums.
+let legendreStartThreshold = 0x1p-100
 
 /// Precomputed Legendre data of one transform.
 ///
@@ -68,9 +73,9 @@ struct LegendreTables: Sendable {
     /// sin θ ∂_θ P̄_lm = l cos θ P̄_lm − d_lm P̄_{l−1,m} (d_mm = 0).
     let gradientFactor: [Double]
 
-    /// First n = l − m at which some lane of block b reaches level 0, at
-    /// m · blockCount + b; above L − m when no ring of the block needs order
-    /// m at all (every P̄_lm, l ≤ L, is below 2^−256 there).
+    /// First n = l − m at which some lane of block b has |q_{m+n,m}| or
+    /// |q_{m+n+1,m}| above `legendreStartThreshold`, at m · blockCount + b;
+    /// above L − m when no ring of the block needs order m at all.
     let startIndex: [Int]
     /// Recurrence state at `startIndex` per ring, at m · paddedPairCount + j:
     /// the mantissas of q_{m+n,m} and q_{m+n+1,m} and their common level.
@@ -218,14 +223,19 @@ struct LegendreState {
 }
 
 extension LegendreTables {
-    /// Runs the scaled recurrence from q_mm = P̄_mm until some lane reaches
-    /// level 0 and returns the state there, or an index above L − m when none does.
+    /// Runs the scaled recurrence from q_mm = P̄_mm until q_{m+n,m} or
+    /// q_{m+n+1,m} of some lane exceeds `legendreStartThreshold` in magnitude
+    /// and returns the state there, or an index above L − m when none does.
     static func advanceToRepresentable(order m: Int, maximumDegree L: Int, x: RingLanes,
                                        diagonal: RingLanes, level startLevel: RingLanes,
                                        factor: UnsafePointer<Double>) -> LegendreState {
         let last = L - m
         var state = LegendreState(index: 0, current: diagonal, next: factor[1] * x * diagonal, level: startLevel)
-        while state.index <= last && !any(state.level .== 0) {
+        let threshold = legendreStartThreshold
+        while state.index <= last {
+            let large = (state.current .> threshold) .| (state.current .< -threshold)
+                .| (state.next .> threshold) .| (state.next .< -threshold)
+            if any((state.level .== 0) .& large) { break }
             step(&state, x: x, factor: factor)
         }
         return state

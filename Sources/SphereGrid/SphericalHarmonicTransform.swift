@@ -47,27 +47,26 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         precondition(field.count == grid.cellCount,
                      "field has \(field.count) values, the grid has \(grid.cellCount) cells")
         let nlat = grid.nlat, nlon = grid.nlon
-        let buffers = ringTransform.makeBuffers(rings: nlat)
         let fft = ringTransform
-        field.withUnsafeBufferPointer { source in
-            forEachRingChunk { rings in
-                for j in rings {
-                    (buffers.samples + j * fft.sampleStride)
-                        .update(from: source.baseAddress! + j * nlon, count: nlon)
-                    fft.forward(ring: j, in: buffers)
+        let L = maximumDegree
+        var result = HarmonicCoefficients(maximumDegree: L)
+        fft.withBuffers(rings: nlat, zeroSpectra: false) { buffers in
+            field.withUnsafeBufferPointer { source in
+                forEachRingChunk { rings in
+                    for j in rings {
+                        (buffers.samples + j * fft.sampleStride)
+                            .update(from: source.baseAddress! + j * nlon, count: nlon)
+                        fft.forward(ring: j, in: buffers)
+                    }
+                }
+            }
+            result.values.withUnsafeMutableBufferPointer { output in
+                let coefficients = UnsafeSendablePointer(output.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+                    analyzeOrder(m, spectra: buffers.spectra, into: coefficients.pointer)
                 }
             }
         }
-
-        let L = maximumDegree
-        var result = HarmonicCoefficients(maximumDegree: L)
-        result.values.withUnsafeMutableBufferPointer { output in
-            let coefficients = UnsafeSendablePointer(output.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: L + 1) { m in
-                analyzeOrder(m, spectra: buffers.spectra, into: coefficients.pointer)
-            }
-        }
-        withExtendedLifetime(buffers) {}
         return result
     }
 
@@ -152,9 +151,10 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// f_jk = Σ_m (C_jm cos mφ_k + S_jm sin mφ_k) by one inverse FFT per ring.
     /// Coefficients above the transform's degree must be zero: they are ignored.
     public func synthesize(_ coefficients: HarmonicCoefficients) -> [Double] {
-        let buffers = ringTransform.makeBuffers(rings: grid.nlat)
-        synthesizeSpectra(coefficients, gradient: false, into: buffers, longitudeBuffers: nil)
-        return inverseFourier(buffers)
+        ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { buffers in
+            synthesizeSpectra(coefficients, gradient: false, into: buffers, longitudeBuffers: nil)
+            return inverseFourier(buffers)
+        }
     }
 
     /// Spherical gradient of the synthesized field at the cell centres, as
@@ -167,10 +167,12 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// component has m (S_jm, −C_jm) / sin θ_j in (cos mφ, sin mφ). The
     /// division is by sin θ at Gauss nodes, which never lie on a pole.
     public func synthesizeGradient(_ coefficients: HarmonicCoefficients) -> (colatitude: [Double], longitude: [Double]) {
-        let colatitudeBuffers = ringTransform.makeBuffers(rings: grid.nlat)
-        let longitudeBuffers = ringTransform.makeBuffers(rings: grid.nlat)
-        synthesizeSpectra(coefficients, gradient: true, into: colatitudeBuffers, longitudeBuffers: longitudeBuffers)
-        return (inverseFourier(colatitudeBuffers), inverseFourier(longitudeBuffers))
+        ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { colatitudeBuffers in
+            ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { longitudeBuffers in
+                synthesizeSpectra(coefficients, gradient: true, into: colatitudeBuffers, longitudeBuffers: longitudeBuffers)
+                return (inverseFourier(colatitudeBuffers), inverseFourier(longitudeBuffers))
+            }
+        }
     }
 
     /// Runs `body` on disjoint ring ranges covering 0..<nlat, in parallel.
@@ -186,17 +188,16 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     private func inverseFourier(_ buffers: RingBuffers) -> [Double] {
         let nlon = grid.nlon
         let fft = ringTransform
-        var field = [Double](repeating: 0, count: grid.cellCount)
-        field.withUnsafeMutableBufferPointer { output in
+        return [Double](unsafeUninitializedCapacity: grid.cellCount) { output, initializedCount in
             let target = UnsafeSendablePointer(output.baseAddress!)
             forEachRingChunk { rings in
                 for j in rings {
                     fft.backward(ring: j, in: buffers)
-                    (target.pointer + j * nlon).update(from: buffers.samples + j * fft.sampleStride, count: nlon)
+                    (target.pointer + j * nlon).initialize(from: buffers.samples + j * fft.sampleStride, count: nlon)
                 }
             }
+            initializedCount = grid.cellCount
         }
-        return field
     }
 
     /// Fills the ring spectra of the synthesized field (or of its gradient

@@ -35,7 +35,8 @@ final class TransformTimingTests: XCTestCase {
         let sizes = ProcessInfo.processInfo.environment["MEANFIELD_TRANSFORM_TIMING_NLAT"]?
             .split(separator: ",").compactMap { Int($0) } ?? [64, 128, 256, 512]
         for nlat in sizes {
-            let transform = try SphericalHarmonicTransform(grid: SphereGrid(nlat: nlat))
+            let degree = ProcessInfo.processInfo.environment["MEANFIELD_TRANSFORM_TIMING_DEGREE"].flatMap { Int($0) }
+            let transform = try SphericalHarmonicTransform(grid: SphereGrid(nlat: nlat), maximumDegree: degree)
             var generator = SplitMix64(seed: 5)
             var coefficients = HarmonicCoefficients(maximumDegree: transform.maximumDegree)
             for i in coefficients.values.indices { coefficients.values[i] = generator.nextSigned() }
