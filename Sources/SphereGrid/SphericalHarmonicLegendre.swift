@@ -61,7 +61,7 @@ struct LegendreTables: Sendable {
     let cellArea: [Double]
 
     /// Start of order m in the per-order arrays `recurrenceFactor`,
-    /// `normalization` and `gradientFactor`, each of which holds entries
+    /// `normalization` and `gradientFactor`, each of which contains entries
     /// n = l − m for n = 0...L − m + 3 (three entries past l = L keep the
     /// unrolled loops in bounds).
     let orderOffset: [Int]
@@ -214,7 +214,7 @@ struct LegendreTables: Sendable {
 }
 
 /// Recurrence state of one block of rings for one order: mantissas of
-/// P̄_{m+n,m} and P̄_{m+n+1,m} with their common level per lane.
+/// q_{m+n,m} and q_{m+n+1,m} with their common level per lane.
 struct LegendreState {
     var index: Int
     var current: RingLanes

@@ -40,9 +40,9 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// exactly the area-weighted sum over cells.
     ///
     /// Discrete form: F_jm = Σ_k f_jk e^{−imφ_k} by FFT on ring j, then
-    /// f_lm = c_m Σ_j area_j P̄_lm(cos θ_j) Re F_jm and
-    /// f_l,−m = c_m Σ_j area_j P̄_lm(cos θ_j) (−Im F_jm), with c_0 = 1, c_m = √2.
-    /// `field` holds one value per cell in flat index j·nlon + k.
+    /// f_lm = κ_m Σ_j area_j P̄_lm(cos θ_j) Re F_jm and
+    /// f_l,−m = κ_m Σ_j area_j P̄_lm(cos θ_j) (−Im F_jm), with κ_0 = 1 and κ_m = √2 for m > 0.
+    /// `field` contains one value per cell in flat index j·nlon + k.
     public func analyze(_ field: [Double]) -> HarmonicCoefficients {
         precondition(field.count == grid.cellCount,
                      "field has \(field.count) values, the grid has \(grid.cellCount) cells")
@@ -128,7 +128,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
             }
         }
 
-        // f_lm = c_m c_lm Σ q_lm (…), with c_lm = P̄_lm / q_lm.
+        // f_lm = κ_m c_lm Σ_j q_lm(x_j) (…), with c_lm = P̄_lm / q_lm.
         let scale = m == 0 ? 1.0 : 2.0.squareRoot()
         let normalization = tables.normalization[tables.orderOffset[m]...]
         for n in 0..<count {
@@ -146,8 +146,8 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// Synthesis f(θ_j, φ_k) = Σ_lm f_lm Y_lm(θ_j, φ_k) at every cell centre,
     /// in flat index j·nlon + k.
     ///
-    /// Discrete form: C_jm = c_m Σ_l f_lm P̄_lm(cos θ_j) and
-    /// S_jm = c_m Σ_l f_l,−m P̄_lm(cos θ_j) (c_0 = 1, c_m = √2), then
+    /// Discrete form: C_jm = κ_m Σ_l f_lm P̄_lm(cos θ_j) and
+    /// S_jm = κ_m Σ_l f_l,−m P̄_lm(cos θ_j) (κ_0 = 1, κ_m = √2), then
     /// f_jk = Σ_m (C_jm cos mφ_k + S_jm sin mφ_k) by one inverse FFT per ring.
     /// Coefficients above the transform's degree must be zero: they are ignored.
     public func synthesize(_ coefficients: HarmonicCoefficients) -> [Double] {
@@ -163,7 +163,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     ///
     /// Discrete form: with G_lm(x) = sin θ ∂_θ P̄_lm = l x P̄_lm − d_lm P̄_{l−1,m},
     /// d_lm = √((2l+1)/(2l−1) · (l²−m²)), the colatitude component has ring
-    /// coefficients c_m Σ_l f_l±m G_lm(x_j) / sin θ_j, and the longitude
+    /// coefficients κ_m Σ_l f_l,±m G_lm(x_j) / sin θ_j, and the longitude
     /// component has m (S_jm, −C_jm) / sin θ_j in (cos mφ, sin mφ). The
     /// division is by sin θ at Gauss nodes, which never lie on a pole.
     public func synthesizeGradient(_ coefficients: HarmonicCoefficients) -> (colatitude: [Double], longitude: [Double]) {
@@ -202,7 +202,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
 
     /// Fills the ring spectra of the synthesized field (or of its gradient
     /// components when `gradient` is set) in the layout the inverse FFT
-    /// expects: slot m holds (C − iS)/2 for m > 0 and C for m = 0.
+    /// expects: slot m contains (C − iS)/2 for m > 0 and C for m = 0.
     private func synthesizeSpectra(_ coefficients: HarmonicCoefficients, gradient: Bool,
                                    into buffers: RingBuffers, longitudeBuffers: RingBuffers?) {
         let L = min(maximumDegree, coefficients.maximumDegree)
@@ -219,7 +219,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    /// Coefficients of order m scaled by c_m (1 for m = 0, else √2): cos
+    /// Coefficients of order m scaled by κ_m (1 for m = 0, else √2): cos
     /// parts f_lm and sin parts f_l,−m for l = m...L, padded with zeros to
     /// L − m + 2 entries.
     private func orderCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
