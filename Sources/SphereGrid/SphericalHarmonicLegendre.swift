@@ -1,7 +1,7 @@
 import Foundation
 
 /// Rings processed together in the Legendre step: one SIMD lane per ring.
-typealias RingLanes = SIMD8<Double>
+typealias RingLanes = SIMD4<Double>
 
 /// Scale factor between consecutive exponent levels of a scaled Legendre value.
 let legendreLevelFactor = 0x1p512
@@ -235,27 +235,34 @@ extension LegendreTables {
         while state.index <= last {
             let large = (state.current .> threshold) .| (state.current .< -threshold)
                 .| (state.next .> threshold) .| (state.next .< -threshold)
-            if any((state.level .== 0) .& large) { break }
+            if anyLane((state.level .== 0) .& large) { break }
             step(&state, x: x, factor: factor)
         }
         return state
     }
 
-    /// Advances the scaled recurrence by one degree and moves lanes whose
-    /// new value exceeds 2^256 up one level.
-    @inline(__always)
-    static func step(_ state: inout LegendreState, x: RingLanes, factor: UnsafePointer<Double>) {
+    /// Advances the scaled recurrence by one degree, moves lanes whose new
+    /// value exceeds 2^256 up one level and returns whether any lane moved.
+    @inline(__always) @discardableResult
+    static func step(_ state: inout LegendreState, x: RingLanes, factor: UnsafePointer<Double>) -> Bool {
         let n = state.index
         let following = factor[n + 2] * x * state.next - state.current
         state.current = state.next
         state.next = following
         state.index = n + 1
         let large = (following .> legendreRescaleThreshold) .| (following .< -legendreRescaleThreshold)
-        if any(large) {
-            state.next = state.next.replacing(with: state.next * legendreLevelInverse, where: large)
-            state.current = state.current.replacing(with: state.current * legendreLevelInverse, where: large)
-            state.level = state.level.replacing(with: state.level + 1, where: large)
-        }
+        guard anyLane(large) else { return false }
+        state.next = state.next.replacing(with: state.next * legendreLevelInverse, where: large)
+        state.current = state.current.replacing(with: state.current * legendreLevelInverse, where: large)
+        state.level = state.level.replacing(with: state.level + 1, where: large)
+        return true
+    }
+
+    /// Whether any lane of `mask` is set. The standard library's `any` is a
+    /// reduction call that the optimizer did not inline into these loops.
+    @inline(__always)
+    static func anyLane(_ mask: SIMDMask<RingLanes.MaskStorage>) -> Bool {
+        fold(RingLanes.zero.replacing(with: 1, where: mask)).sum() > 0
     }
 
     /// Runs the recurrence for order m over one block of rings from `start`
@@ -271,15 +278,13 @@ extension LegendreTables {
 
         // Mixed phase: some lanes are still below the double range and
         // contribute through a zero weight until they move up to level 0.
-        if any(state.level .< 0) {
-            var weight = RingLanes(repeating: 0).replacing(with: 1, where: state.level .== 0)
+        if anyLane(state.level .< 0) {
+            var weight = RingLanes.zero.replacing(with: 1, where: state.level .== 0)
             while state.index <= last {
                 body(state.index, state.current * weight, state.index & 1 == 1)
-                step(&state, x: x, factor: factor)
-                if any(state.level .< 0) {
-                    weight = RingLanes(repeating: 0).replacing(with: 1, where: state.level .== 0)
-                } else {
-                    break
+                if step(&state, x: x, factor: factor) {
+                    if !anyLane(state.level .< 0) { break }
+                    weight = RingLanes.zero.replacing(with: 1, where: state.level .== 0)
                 }
             }
         }
@@ -311,8 +316,7 @@ extension LegendreTables {
     /// Adds the lanes of `value` pairwise down to two partial sums.
     @inline(__always)
     static func fold(_ value: RingLanes) -> SIMD2<Double> {
-        let quarter = value.lowHalf + value.highHalf
-        return quarter.lowHalf + quarter.highHalf
+        return value.lowHalf + value.highHalf
     }
 
     /// Loads lanes `block·width ..< (block+1)·width` of `array`.
