@@ -2,13 +2,13 @@ import Foundation
 import LinearAlgebra
 import SphereGrid
 
-/// Which method computes the attention integrals on the grid.
+/// Method that computes the attention integrals on the grid.
 public enum KernelPath: String, Sendable {
     /// Spectral when the interaction matrix is A = a·I, direct otherwise.
     case automatic
-    /// Funk–Hecke in spherical harmonics; needs A = a·I.
+    /// Funk–Hecke in spherical harmonics, which needs A = a·I.
     case spectral
-    /// Log-sum-exp over all pairs of cells; any A.
+    /// Log-sum-exp over all pairs of cells, for any A.
     case direct
 }
 
@@ -98,7 +98,7 @@ public final class AttentionKernel: @unchecked Sendable {
 
     /// Smallest nlat whose maximum degree L = nlat − 1 resolves the kernel
     /// exp(aβ ⟨x, y⟩), that is |k_L / k_0| = i_L(|a|β) / i_0(|a|β) ≤ 1e−10.
-    /// This is near 7·√(|a|β) for large |a|β; the result is at least 2.
+    /// This is near 7·√(|a|β) for large |a|β, and the result is at least 2.
     public static func recommendedRingCount(beta: Double, interactionScale a: Double) -> Int {
         let z = abs(a * beta)
         precondition(z.isFinite, "recommendedRingCount: beta * a = \(a * beta) is not finite")

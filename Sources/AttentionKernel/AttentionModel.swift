@@ -1,6 +1,6 @@
 import LinearAlgebra
 
-/// How the attention weights are normalized.
+/// Normalization of the attention weights.
 public enum Normalization: String, Sendable {
     /// Softmax attention (SA): X = P⊥ N / D, as in a Transformer.
     case softmax

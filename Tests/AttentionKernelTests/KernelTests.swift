@@ -16,8 +16,8 @@ final class KernelTests: XCTestCase {
         -log(4 * Double.pi) - logModifiedSphericalBesselOrderZero(argument: kappa)
     }
 
-    /// A smooth density with structure in every degree: a von Mises–Fisher
-    /// bump plus a quadratic background.
+    /// Returns a smooth density with structure in many degrees: a
+    /// von Mises–Fisher bump plus a quadratic background.
     private func smoothDensity(on grid: SphereGrid) -> [Double] {
         let mu = SIMD3<Double>(0.3, -0.5, 0.812403840463596)
         return density(on: grid) { x in
@@ -194,8 +194,13 @@ final class KernelTests: XCTestCase {
             let result = try kernel.evaluate(density: rho)
             XCTAssertTrue(result.logScale.isFinite)
             XCTAssertTrue(result.logEnergy.isFinite)
-            XCTAssertTrue(result.scaledDenominator.allSatisfy { $0.isFinite && $0 >= 0 })
-            XCTAssertTrue(result.scaledNumerator.allSatisfy { $0.x.isFinite && $0.y.isFinite && $0.z.isFinite })
+            XCTAssertTrue(result.scaledDenominator.allSatisfy { $0.isFinite })
+            XCTAssertTrue(result.scaledDenominator.allSatisfy { $0 >= 0 })
+            XCTAssertTrue(result.scaledNumerator.allSatisfy { ($0 * $0).sum().isFinite })
+            // e^500 still fits a double (its square does not, so no norms here).
+            XCTAssertTrue(result.velocity.allSatisfy { $0.x.isFinite })
+            XCTAssertTrue(result.velocity.allSatisfy { $0.y.isFinite })
+            XCTAssertTrue(result.velocity.allSatisfy { $0.z.isFinite })
             XCTAssertTrue(result.scaledPotential?.allSatisfy { $0.isFinite } ?? false)
             if normalization == .softmax {
                 // The softmax speed is bounded by ‖V‖₂ = 1.
