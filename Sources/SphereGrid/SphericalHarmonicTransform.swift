@@ -1,0 +1,508 @@
+import Foundation
+
+/// Spherical-harmonic analysis and synthesis on a Gauss–Legendre `SphereGrid`,
+/// in the real orthonormal basis described on `HarmonicCoefficients`.
+///
+/// Each transform is an FFT along every ring (FFTW, length nlon) and a
+/// Legendre sum per order m over the rings. The Legendre values come from
+/// the three-term recurrence in l with exponent scaling (see
+/// `LegendreTables`), paired across the equator, four rings per SIMD vector,
+/// and the orders are spread over all cores with `DispatchQueue.concurrentPerform`.
+/// All methods may be called concurrently: each call allocates its own scratch.
+public final class SphericalHarmonicTransform: @unchecked Sendable {
+    public let grid: SphereGrid
+    /// Highest degree L of the coefficients; at most grid.nlat − 1, where
+    /// the Gauss quadrature of a product of two harmonics is still exact.
+    public let maximumDegree: Int
+
+    let tables: LegendreTables
+    let ringTransform: FFTWRingTransform
+
+    /// Prepares the tables and FFT plans of the transform up to degree
+    /// `maximumDegree` (default and maximum: grid.nlat − 1).
+    /// Throws `GridError` when the degree is negative or above grid.nlat − 1.
+    public init(grid: SphereGrid, maximumDegree: Int? = nil) throws {
+        let degree = maximumDegree ?? grid.nlat - 1
+        guard degree >= 0, degree <= grid.nlat - 1 else {
+            throw GridError("maximumDegree = \(degree) is out of range for a grid with nlat = \(grid.nlat): use a degree from 0 to \(grid.nlat - 1)")
+        }
+        self.grid = grid
+        self.maximumDegree = degree
+        self.tables = LegendreTables(grid: grid, maximumDegree: degree)
+        self.ringTransform = FFTWRingTransform(length: grid.nlon)
+    }
+
+    // MARK: - Analysis
+
+    /// Analysis by Gauss quadrature: f_lm = Σ_cells f_i Y_lm(x_i) area_i,
+    /// with area_i = w_j · 2π/nlon the cell area of ring j. This is exact
+    /// for fields band-limited to degree nlat − 1 and is, up to round-off,
+    /// exactly the area-weighted sum over cells.
+    ///
+    /// Discrete form: F_jm = Σ_k f_jk e^{−imφ_k} by FFT on ring j, then
+    /// f_lm = κ_m Σ_j area_j P̄_lm(cos θ_j) Re F_jm and
+    /// f_l,−m = κ_m Σ_j area_j P̄_lm(cos θ_j) (−Im F_jm), with κ_0 = 1 and κ_m = √2 for m > 0.
+    /// `field` contains one value per cell in flat index j·nlon + k.
+    public func analyze(_ field: [Double]) -> HarmonicCoefficients {
+        precondition(field.count == grid.cellCount,
+                     "field has \(field.count) values, the grid has \(grid.cellCount) cells")
+        let nlat = grid.nlat, nlon = grid.nlon
+        let fft = ringTransform
+        let L = maximumDegree
+        var result = HarmonicCoefficients(maximumDegree: L)
+        fft.withBuffers(rings: nlat, zeroSpectra: false) { buffers in
+            field.withUnsafeBufferPointer { source in
+                forEachRingChunk { rings in
+                    for j in rings {
+                        (buffers.samples + j * fft.sampleStride)
+                            .update(from: source.baseAddress! + j * nlon, count: nlon)
+                        fft.forward(ring: j, in: buffers)
+                    }
+                }
+            }
+            result.values.withUnsafeMutableBufferPointer { output in
+                let coefficients = UnsafeSendablePointer(output.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+                    analyzeOrder(m, spectra: buffers.spectra, into: coefficients.pointer)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Legendre sums of order m over all rings, written to the (l, ±m) coefficients.
+    private func analyzeOrder(_ m: Int, spectra: UnsafeMutablePointer<Double>,
+                              into coefficients: UnsafeMutablePointer<Double>) {
+        let L = maximumDegree
+        let count = L - m + 1
+        let tables = self.tables
+        let width = RingLanes.scalarCount
+        let spectrumStride = ringTransform.spectrumStride
+        let nlat = grid.nlat
+
+        // Per-degree sums, folded from the ring lanes to two partial sums per
+        // step (fewer loads and stores than one sum per lane), added at the end.
+        let sumCos = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
+        let sumSin = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
+        sumCos.initialize(repeating: .zero, count: count)
+        sumSin.initialize(repeating: .zero, count: count)
+        defer {
+            sumCos.deallocate()
+            sumSin.deallocate()
+        }
+
+        tables.withPointers(order: m) { pointers in
+            for block in 0..<tables.blockCount {
+                let start = pointers.start(block: block)
+                guard start.index <= L - m else { continue }
+                // Even and odd parts of the area-weighted ring spectra:
+                // even = area (F_north + F_south), odd = area (F_north − F_south).
+                var evenCos = RingLanes.zero, evenSin = RingLanes.zero
+                var oddCos = RingLanes.zero, oddSin = RingLanes.zero
+                for lane in 0..<width {
+                    let j = block * width + lane
+                    guard j < tables.pairCount else { break }
+                    let south = nlat - 1 - j
+                    let area = tables.cellArea[j]
+                    let northIndex = 2 * (j * spectrumStride + m)
+                    let northCos = spectra[northIndex], northSin = -spectra[northIndex + 1]
+                    var southCos = 0.0, southSin = 0.0
+                    if south != j {
+                        let southIndex = 2 * (south * spectrumStride + m)
+                        southCos = spectra[southIndex]
+                        southSin = -spectra[southIndex + 1]
+                    }
+                    evenCos[lane] = area * (northCos + southCos)
+                    evenSin[lane] = area * (northSin + southSin)
+                    oddCos[lane] = area * (northCos - southCos)
+                    oddSin[lane] = area * (northSin - southSin)
+                }
+                let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
+                LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                     factor: pointers.recurrenceFactor) { n, p, isOdd in
+                    let productCos = p * (isOdd ? oddCos : evenCos)
+                    let productSin = p * (isOdd ? oddSin : evenSin)
+                    sumCos[n] += LegendreTables.fold(productCos)
+                    sumSin[n] += LegendreTables.fold(productSin)
+                }
+            }
+        }
+
+        // f_lm = κ_m c_lm Σ_j q_lm(x_j) (…), with c_lm = P̄_lm / q_lm.
+        let scale = m == 0 ? 1.0 : 2.0.squareRoot()
+        let normalization = tables.normalization[tables.orderOffset[m]...]
+        for n in 0..<count {
+            let l = m + n
+            let weight = scale * normalization[normalization.startIndex + n]
+            coefficients[l * l + l + m] = weight * sumCos[n].sum()
+            if m > 0 {
+                coefficients[l * l + l - m] = weight * sumSin[n].sum()
+            }
+        }
+    }
+
+    // MARK: - Synthesis
+
+    /// Synthesis f(θ_j, φ_k) = Σ_lm f_lm Y_lm(θ_j, φ_k) at every cell centre,
+    /// in flat index j·nlon + k.
+    ///
+    /// Discrete form: C_jm = κ_m Σ_l f_lm P̄_lm(cos θ_j) and
+    /// S_jm = κ_m Σ_l f_l,−m P̄_lm(cos θ_j) (κ_0 = 1, κ_m = √2), then
+    /// f_jk = Σ_m (C_jm cos mφ_k + S_jm sin mφ_k) by one inverse FFT per ring.
+    /// Coefficients above the transform's degree must be zero: they are ignored.
+    public func synthesize(_ coefficients: HarmonicCoefficients) -> [Double] {
+        ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { buffers in
+            synthesizeSpectra(coefficients, gradient: false, into: buffers, longitudeBuffers: nil)
+            return inverseFourier(buffers)
+        }
+    }
+
+    /// Spherical gradient of the synthesized field at the cell centres, as
+    /// the colatitude component ∂f/∂θ and the longitude component
+    /// (1/sin θ) ∂f/∂φ, both in flat index j·nlon + k.
+    ///
+    /// Discrete form: with G_lm(x) = sin θ ∂_θ P̄_lm = l x P̄_lm − d_lm P̄_{l−1,m},
+    /// d_lm = √((2l+1)/(2l−1) · (l²−m²)), the colatitude component has ring
+    /// coefficients κ_m Σ_l f_l,±m G_lm(x_j) / sin θ_j, and the longitude
+    /// component has m (S_jm, −C_jm) / sin θ_j in (cos mφ, sin mφ). The
+    /// division is by sin θ at Gauss nodes, which never lie on a pole.
+    public func synthesizeGradient(_ coefficients: HarmonicCoefficients) -> (colatitude: [Double], longitude: [Double]) {
+        ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { colatitudeBuffers in
+            ringTransform.withBuffers(rings: grid.nlat, zeroSpectra: true) { longitudeBuffers in
+                synthesizeSpectra(coefficients, gradient: true, into: colatitudeBuffers, longitudeBuffers: longitudeBuffers)
+                return (inverseFourier(colatitudeBuffers), inverseFourier(longitudeBuffers))
+            }
+        }
+    }
+
+    /// Runs `body` on disjoint ring ranges covering 0..<nlat, in parallel.
+    private func forEachRingChunk(_ body: (Range<Int>) -> Void) {
+        let nlat = grid.nlat
+        let chunkCount = min(nlat, 4 * ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            body((chunk * nlat / chunkCount)..<((chunk + 1) * nlat / chunkCount))
+        }
+    }
+
+    /// Inverse FFT of every ring spectrum in `buffers`, returned as a field.
+    private func inverseFourier(_ buffers: RingBuffers) -> [Double] {
+        let nlon = grid.nlon
+        let fft = ringTransform
+        return [Double](unsafeUninitializedCapacity: grid.cellCount) { output, initializedCount in
+            let target = UnsafeSendablePointer(output.baseAddress!)
+            forEachRingChunk { rings in
+                for j in rings {
+                    fft.backward(ring: j, in: buffers)
+                    (target.pointer + j * nlon).initialize(from: buffers.samples + j * fft.sampleStride, count: nlon)
+                }
+            }
+            initializedCount = grid.cellCount
+        }
+    }
+
+    /// Fills the ring spectra of the synthesized field (or of its gradient
+    /// components when `gradient` is set) in the layout the inverse FFT
+    /// expects: slot m contains (C − iS)/2 for m > 0 and C for m = 0.
+    private func synthesizeSpectra(_ coefficients: HarmonicCoefficients, gradient: Bool,
+                                   into buffers: RingBuffers, longitudeBuffers: RingBuffers?) {
+        let L = min(maximumDegree, coefficients.maximumDegree)
+        coefficients.values.withUnsafeBufferPointer { input in
+            let values = input.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+                if gradient {
+                    synthesizeGradientOrder(m, degree: L, values: values,
+                                            colatitude: buffers.spectra, longitude: longitudeBuffers!.spectra)
+                } else {
+                    synthesizeOrder(m, degree: L, values: values, spectra: buffers.spectra)
+                }
+            }
+        }
+    }
+
+    /// Coefficients of order m scaled by κ_m (1 for m = 0, else √2): cos
+    /// parts f_lm and sin parts f_l,−m for l = m...L, padded with zeros to
+    /// L − m + 2 entries.
+    private func orderCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
+        -> (cos: [Double], sin: [Double]) {
+        let scale = m == 0 ? 1.0 : 2.0.squareRoot()
+        var cosines = [Double](repeating: 0, count: L - m + 2)
+        var sines = [Double](repeating: 0, count: L - m + 2)
+        for l in m...L {
+            cosines[l - m] = scale * values[l * l + l + m]
+            if m > 0 { sines[l - m] = scale * values[l * l + l - m] }
+        }
+        return (cosines, sines)
+    }
+
+    /// `orderCoefficients` times c_lm = P̄_lm / q_lm, for sums over q_lm.
+    private func recurrenceCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
+        -> (cos: [Double], sin: [Double]) {
+        var (cosines, sines) = orderCoefficients(m, degree: L, values: values)
+        let offset = tables.orderOffset[m]
+        for n in 0...(L - m) {
+            cosines[n] *= tables.normalization[offset + n]
+            sines[n] *= tables.normalization[offset + n]
+        }
+        return (cosines, sines)
+    }
+
+    /// Stores (C − iS)/2 (or C when m = 0) in slot m of ring j.
+    @inline(__always)
+    private func store(cos c: Double, sin s: Double, order m: Int, ring j: Int, spectra: UnsafeMutablePointer<Double>) {
+        let index = 2 * (j * ringTransform.spectrumStride + m)
+        if m == 0 {
+            spectra[index] = c
+            spectra[index + 1] = 0
+        } else {
+            spectra[index] = 0.5 * c
+            spectra[index + 1] = -0.5 * s
+        }
+    }
+
+    private func synthesizeOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
+                                 spectra: UnsafeMutablePointer<Double>) {
+        let (cosines, sines) = recurrenceCoefficients(m, degree: L, values: values)
+        let tables = self.tables
+        let width = RingLanes.scalarCount
+        let nlat = grid.nlat
+        cosines.withUnsafeBufferPointer { cosBuffer in
+            sines.withUnsafeBufferPointer { sinBuffer in
+                let cosCoefficient = cosBuffer.baseAddress!, sinCoefficient = sinBuffer.baseAddress!
+                tables.withPointers(order: m) { pointers in
+                    for block in 0..<tables.blockCount {
+                        let start = pointers.start(block: block)
+                        guard start.index <= L - m else { continue }
+                        var evenCos = RingLanes.zero, evenSin = RingLanes.zero
+                        var oddCos = RingLanes.zero, oddSin = RingLanes.zero
+                        let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
+                        LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                             factor: pointers.recurrenceFactor) { n, p, isOdd in
+                            if isOdd {
+                                oddCos += cosCoefficient[n] * p
+                                oddSin += sinCoefficient[n] * p
+                            } else {
+                                evenCos += cosCoefficient[n] * p
+                                evenSin += sinCoefficient[n] * p
+                            }
+                        }
+                        for lane in 0..<width {
+                            let j = block * width + lane
+                            guard j < tables.pairCount else { break }
+                            store(cos: evenCos[lane] + oddCos[lane], sin: evenSin[lane] + oddSin[lane],
+                                  order: m, ring: j, spectra: spectra)
+                            let south = nlat - 1 - j
+                            if south != j {
+                                store(cos: evenCos[lane] - oddCos[lane], sin: evenSin[lane] - oddSin[lane],
+                                      order: m, ring: south, spectra: spectra)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func synthesizeGradientOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
+                                         colatitude: UnsafeMutablePointer<Double>,
+                                         longitude: UnsafeMutablePointer<Double>) {
+        let (plainCos, plainSin) = orderCoefficients(m, degree: L, values: values)
+        // Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l, so the
+        // derivative needs two more coefficient sets on the same recurrence;
+        // all three carry c_l = P̄_l / q_l because the sums run over q_l.
+        let count = L - m + 1
+        var cosines = [Double](repeating: 0, count: count)
+        var sines = [Double](repeating: 0, count: count)
+        var weightedCos = [Double](repeating: 0, count: count)
+        var weightedSin = [Double](repeating: 0, count: count)
+        var shiftedCos = [Double](repeating: 0, count: count)
+        var shiftedSin = [Double](repeating: 0, count: count)
+        let offset = tables.orderOffset[m]
+        for n in 0..<count {
+            let l = Double(m + n)
+            let c = tables.normalization[offset + n]
+            cosines[n] = c * plainCos[n]
+            sines[n] = c * plainSin[n]
+            weightedCos[n] = l * cosines[n]
+            weightedSin[n] = l * sines[n]
+            let d = tables.gradientFactor[offset + n + 1]
+            shiftedCos[n] = c * d * plainCos[n + 1]
+            shiftedSin[n] = c * d * plainSin[n + 1]
+        }
+
+        let tables = self.tables
+        let width = RingLanes.scalarCount
+        let nlat = grid.nlat
+        let order = Double(m)
+        cosines.withUnsafeBufferPointer { cosBuffer in
+        sines.withUnsafeBufferPointer { sinBuffer in
+        weightedCos.withUnsafeBufferPointer { weightedCosBuffer in
+        weightedSin.withUnsafeBufferPointer { weightedSinBuffer in
+        shiftedCos.withUnsafeBufferPointer { shiftedCosBuffer in
+        shiftedSin.withUnsafeBufferPointer { shiftedSinBuffer in
+            let c = cosBuffer.baseAddress!, s = sinBuffer.baseAddress!
+            let ac = weightedCosBuffer.baseAddress!, asn = weightedSinBuffer.baseAddress!
+            let bc = shiftedCosBuffer.baseAddress!, bs = shiftedSinBuffer.baseAddress!
+            tables.withPointers(order: m) { pointers in
+                for block in 0..<tables.blockCount {
+                    let start = pointers.start(block: block)
+                    guard start.index <= L - m else { continue }
+                    // Value sums (for ∂_φ) and the two derivative sums A and B,
+                    // each split by the parity of l − m.
+                    var valueCos = (RingLanes.zero, RingLanes.zero), valueSin = (RingLanes.zero, RingLanes.zero)
+                    var aCos = (RingLanes.zero, RingLanes.zero), aSin = (RingLanes.zero, RingLanes.zero)
+                    var bCos = (RingLanes.zero, RingLanes.zero), bSin = (RingLanes.zero, RingLanes.zero)
+                    let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
+                    LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
+                                         factor: pointers.recurrenceFactor) { n, p, isOdd in
+                        if isOdd {
+                            valueCos.1 += c[n] * p; valueSin.1 += s[n] * p
+                            aCos.1 += ac[n] * p; aSin.1 += asn[n] * p
+                            bCos.1 += bc[n] * p; bSin.1 += bs[n] * p
+                        } else {
+                            valueCos.0 += c[n] * p; valueSin.0 += s[n] * p
+                            aCos.0 += ac[n] * p; aSin.0 += asn[n] * p
+                            bCos.0 += bc[n] * p; bSin.0 += bs[n] * p
+                        }
+                    }
+                    let inverseSin = 1 / LegendreTables.lanes(pointers.sinColatitude, block: block)
+                    // North: G = x (A_even + A_odd) − (B_even + B_odd);
+                    // south (x → −x, odd parts change sign): G = −x (A_even − A_odd) − (B_even − B_odd).
+                    let northDerivativeCos = (x * (aCos.0 + aCos.1) - (bCos.0 + bCos.1)) * inverseSin
+                    let northDerivativeSin = (x * (aSin.0 + aSin.1) - (bSin.0 + bSin.1)) * inverseSin
+                    let southDerivativeCos = (-x * (aCos.0 - aCos.1) - (bCos.0 - bCos.1)) * inverseSin
+                    let southDerivativeSin = (-x * (aSin.0 - aSin.1) - (bSin.0 - bSin.1)) * inverseSin
+                    let northCos = (valueCos.0 + valueCos.1) * inverseSin * order
+                    let northSin = (valueSin.0 + valueSin.1) * inverseSin * order
+                    let southCos = (valueCos.0 - valueCos.1) * inverseSin * order
+                    let southSin = (valueSin.0 - valueSin.1) * inverseSin * order
+                    for lane in 0..<width {
+                        let j = block * width + lane
+                        guard j < tables.pairCount else { break }
+                        store(cos: northDerivativeCos[lane], sin: northDerivativeSin[lane],
+                              order: m, ring: j, spectra: colatitude)
+                        // ∂_φ (C cos mφ + S sin mφ) = m S cos mφ − m C sin mφ.
+                        store(cos: northSin[lane], sin: -northCos[lane], order: m, ring: j, spectra: longitude)
+                        let south = nlat - 1 - j
+                        if south != j {
+                            store(cos: southDerivativeCos[lane], sin: southDerivativeSin[lane],
+                                  order: m, ring: south, spectra: colatitude)
+                            store(cos: southSin[lane], sin: -southCos[lane], order: m, ring: south, spectra: longitude)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+}
+
+/// A raw pointer handed to `concurrentPerform` workers that write disjoint elements.
+struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+}
+
+/// Pointers into the tables for one order m.
+struct LegendreOrderPointers {
+    let cosColatitude: UnsafePointer<Double>
+    let sinColatitude: UnsafePointer<Double>
+    let recurrenceFactor: UnsafePointer<Double>
+    let startIndex: UnsafePointer<Int>
+    let startCurrent: UnsafePointer<Double>
+    let startNext: UnsafePointer<Double>
+    let startLevel: UnsafePointer<Double>
+
+    /// Recurrence state of `block` at its first representable degree.
+    @inline(__always)
+    func start(block: Int) -> LegendreState {
+        LegendreState(index: startIndex[block],
+                      current: LegendreTables.lanes(startCurrent, block: block),
+                      next: LegendreTables.lanes(startNext, block: block),
+                      level: LegendreTables.lanes(startLevel, block: block))
+    }
+}
+
+extension LegendreTables {
+    /// Calls `body` with pointers to the arrays of order m.
+    func withPointers<Result>(order m: Int, _ body: (LegendreOrderPointers) -> Result) -> Result {
+        cosColatitude.withUnsafeBufferPointer { cosines in
+        sinColatitude.withUnsafeBufferPointer { sines in
+        recurrenceFactor.withUnsafeBufferPointer { factor in
+        startIndex.withUnsafeBufferPointer { index in
+        startCurrent.withUnsafeBufferPointer { current in
+        startNext.withUnsafeBufferPointer { next in
+        startLevel.withUnsafeBufferPointer { level in
+            body(LegendreOrderPointers(
+                cosColatitude: cosines.baseAddress!,
+                sinColatitude: sines.baseAddress!,
+                recurrenceFactor: factor.baseAddress! + orderOffset[m],
+                startIndex: index.baseAddress! + m * blockCount,
+                startCurrent: current.baseAddress! + m * paddedPairCount,
+                startNext: next.baseAddress! + m * paddedPairCount,
+                startLevel: level.baseAddress! + m * paddedPairCount))
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+}
+
+extension SphericalHarmonicTransform {
+    /// Value of Y_lm at one point (colatitude θ ∈ [0, π] and longitude φ in
+    /// radians), by the same recurrence as the transforms, run on one point
+    /// with a separate binary exponent so that P̄_mm does not underflow.
+    /// Order m < 0 selects the sin |m|φ harmonic.
+    public static func harmonic(degree l: Int, order m: Int, colatitude: Double, longitude: Double) -> Double {
+        precondition(l >= 0 && abs(m) <= l, "(l, m) = (\(l), \(m)) needs l ≥ 0 and |m| ≤ l")
+        let order = abs(m)
+        let x = cos(colatitude), s = sin(colatitude)
+
+        // P̄_mm = value · 2^exponent, renormalized as the product shrinks.
+        var value = 1 / (4 * Double.pi).squareRoot()
+        var exponent = 0
+        if order > 0 {
+            for k in 1...order {
+                let kd = Double(k)
+                value *= s * ((2 * kd + 1) / (2 * kd)).squareRoot()
+                if value != 0 && abs(value) < 0x1p-256 {
+                    value *= 0x1p256
+                    exponent -= 256
+                }
+            }
+        }
+
+        // Recurrence in l on the scaled values; rescale while the true value is below 2^exponent.
+        var previous = 0.0
+        var current = value
+        let mm = Double(order * order)
+        if l > order {
+            for degree in (order + 1)...l {
+                let ld = Double(degree)
+                let alpha = ((4 * ld * ld - 1) / (ld * ld - mm)).squareRoot()
+                let beta = degree == order + 1 ? 0
+                    : -((2 * ld + 1) / (2 * ld - 3) * ((ld - 1) * (ld - 1) - mm) / (ld * ld - mm)).squareRoot()
+                let next = alpha * x * current + beta * previous
+                previous = current
+                current = next
+                if exponent < 0 && abs(current) > 0x1p256 {
+                    current *= 0x1p-256
+                    previous *= 0x1p-256
+                    exponent += 256
+                }
+            }
+        }
+        let legendre = Double(sign: .plus, exponent: exponent, significand: 1) * current
+        switch m {
+        case 0: return legendre
+        case 1...: return 2.0.squareRoot() * legendre * cos(Double(m) * longitude)
+        default: return 2.0.squareRoot() * legendre * sin(Double(order) * longitude)
+        }
+    }
+}
