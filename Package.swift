@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
         .executableTarget(name: "meanfield-bench",
                           dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],
-                          exclude: ["ducc0_bench.py", "run-bench.sh"]),
+                          exclude: ["ducc0_bench.py", "numpy_particles_bench.py", "run-bench.sh"]),
 
         .testTarget(name: "SphereGridTests", dependencies: ["SphereGrid"]),
         .testTarget(name: "AttentionKernelTests", dependencies: ["AttentionKernel", "SphereGrid"]),

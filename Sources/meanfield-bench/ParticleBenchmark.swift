@@ -1,0 +1,140 @@
+import Foundation
+import LinearAlgebra
+import Particles
+
+/// Times one softmax velocity evaluation (β = 1, Q = K = V = I) for
+/// n ∈ {1000, 4000, 16000} and d ∈ {3, 16}, and the same step in NumPy
+/// (`numpy_particles_bench.py`, float64, row blocks, 2 BLAS threads) run by
+/// the interpreter in `.venv/bench` of the repository that contains the
+/// current directory. Returns a Markdown table of median wall times.
+///
+/// Columns: "ours" runs blocks on 2 threads with single-threaded OpenBLAS
+/// (the default); "ours, threaded BLAS" runs blocks on 1 thread with 2
+/// OpenBLAS threads; ratio is NumPy time / "ours" time.
+public func runParticleBenchmark() -> String {
+    let cases: [(n: Int, d: Int)] = [(1000, 3), (1000, 16), (4000, 3), (4000, 16), (16000, 3), (16000, 16)]
+    let numpy = NumPyParticleRunner()
+    var lines = [
+        "| n | d | ours (ms) | ours, threaded BLAS (ms) | NumPy (ms) | NumPy / ours |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    var notes: [String] = []
+    if let problem = numpy.problem { notes.append(problem) }
+
+    for (n, d) in cases {
+        let repeats = n >= 16000 ? 3 : 7
+        let ours = medianMilliseconds(n: n, d: d, workers: 2, blasThreads: 1, repeats: repeats)
+        let threaded = medianMilliseconds(n: n, d: d, workers: 1, blasThreads: 2, repeats: repeats)
+        let reference = numpy.medianMilliseconds(n: n, d: d, repeats: repeats)
+        let referenceText: String
+        let ratioText: String
+        switch reference {
+        case let .success(milliseconds):
+            referenceText = format(milliseconds)
+            ratioText = String(format: "%.2f", milliseconds / ours)
+        case let .failure(error):
+            referenceText = "n/a"
+            ratioText = "n/a"
+            if numpy.problem == nil { notes.append("NumPy run for n = \(n), d = \(d) failed: \(error.message)") }
+        }
+        lines.append("| \(n) | \(d) | \(format(ours)) | \(format(threaded)) | \(referenceText) | \(ratioText) |")
+    }
+    setBLASThreadCount(2)
+    let header = "Particle velocity, softmax, β = 1, Q = K = V = I; median wall time of "
+        + "3 (n = 16000) or 7 runs after one warm-up.\n\n"
+    return header + (lines + notes.map { "\nNote: \($0)" }).joined(separator: "\n")
+}
+
+private func format(_ milliseconds: Double) -> String {
+    String(format: milliseconds < 10 ? "%.2f" : "%.1f", milliseconds)
+}
+
+private func medianMilliseconds(n: Int, d: Int, workers: Int, blasThreads: Int, repeats: Int) -> Double {
+    setBLASThreadCount(blasThreads)
+    do {
+        let model = try ParticleModel(dimension: d, beta: 1, normalization: .softmax,
+                                      evaluation: EvaluationOptions(workerCount: workers))
+        let tokens = try Tokens.sample(.uniform, count: n, dimension: d, seed: 1)
+        _ = try model.velocity(of: tokens)
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.velocity(of: tokens)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.sorted()[times.count / 2]
+    } catch {
+        return .nan
+    }
+}
+
+private struct BenchmarkFailure: Error {
+    let message: String
+}
+
+/// Locates the NumPy script and the benchmark interpreter from the current
+/// directory upward and runs one case per call.
+private struct NumPyParticleRunner {
+    var python: URL?
+    var script: URL?
+    var problem: String?
+
+    init() {
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        var root: URL?
+        while true {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+                root = directory
+                break
+            }
+            let parent = directory.deletingLastPathComponent()
+            if parent.path == directory.path { break }
+            directory = parent
+        }
+        guard let root else {
+            problem = "no Package.swift found above the current directory, so NumPy was not run"
+            return
+        }
+        let python = root.appendingPathComponent(".venv/bench/bin/python")
+        let script = root.appendingPathComponent("Sources/meanfield-bench/numpy_particles_bench.py")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            problem = "the virtual environment \(root.path)/.venv/bench is missing, so NumPy was not run; "
+                + "create it with `python3 -m venv .venv/bench && .venv/bench/bin/pip install numpy threadpoolctl`"
+            return
+        }
+        guard FileManager.default.fileExists(atPath: script.path) else {
+            problem = "\(script.path) not found, so NumPy was not run"
+            return
+        }
+        self.python = python
+        self.script = script
+    }
+
+    func medianMilliseconds(n: Int, d: Int, repeats: Int) -> Result<Double, BenchmarkFailure> {
+        guard let python, let script else {
+            return .failure(BenchmarkFailure(message: problem ?? "NumPy is unavailable"))
+        }
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path, "\(n)", "\(d)", "--repeats", "\(repeats)", "--threads", "2"]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            return .failure(BenchmarkFailure(message: "could not start \(python.path): \(error)"))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, let milliseconds = Double(text) else {
+            let detail = String(decoding: errorData, as: UTF8.self).split(separator: "\n").last ?? ""
+            return .failure(BenchmarkFailure(
+                message: "exit status \(process.terminationStatus), output \"\(text)\" \(detail)"))
+        }
+        return .success(milliseconds)
+    }
+}

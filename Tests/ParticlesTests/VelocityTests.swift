@@ -1,0 +1,102 @@
+import XCTest
+@testable import Particles
+
+final class VelocityTests: XCTestCase {
+    func testVelocityMatchesNaiveLoopForBothNormalizations() throws {
+        let tokens = gaussianTokens(count: 300, dimension: 4, seed: 11)
+        for normalization in Normalization.allCases {
+            // Small blocks and two workers so several blocks and both threads run.
+            let model = try ParticleModel(
+                dimension: 4, beta: 1.3, query: .random(seed: 1), key: .random(seed: 2),
+                value: .random(seed: 3), normalization: normalization,
+                evaluation: EvaluationOptions(blockRows: 37, workerCount: 2))
+            let fast = try model.velocity(of: tokens)
+            let reference = naiveVelocity(model: model, tokens: tokens)
+            XCTAssertLessThan(relativeDifference(fast, reference), 1e-12, "\(normalization)")
+        }
+    }
+
+    func testAttentionDriftIsUnprojected() throws {
+        let tokens = gaussianTokens(count: 120, dimension: 3, seed: 5)
+        let model = try ParticleModel(dimension: 3, beta: 2, value: .random(seed: 9))
+        let drift = try model.attentionDrift(of: tokens)
+        let reference = naiveVelocity(model: model, tokens: tokens, projected: false)
+        XCTAssertLessThan(relativeDifference(drift, reference), 1e-12)
+    }
+
+    func testSoftmaxAtLargeBetaStaysFinite() throws {
+        let tokens = gaussianTokens(count: 200, dimension: 3, seed: 21)
+        let model = try ParticleModel(dimension: 3, beta: 1000, query: .random(seed: 4),
+                                      key: .random(seed: 5), value: .random(seed: 6))
+        let fast = try model.velocity(of: tokens)
+        XCTAssertTrue(fast.allSatisfy { $0.isFinite })
+        let reference = naiveVelocity(model: model, tokens: tokens)
+        XCTAssertLessThan(relativeDifference(fast, reference), 1e-12)
+    }
+
+    func testUnnormalizedOverflowThrows() throws {
+        let tokens = gaussianTokens(count: 50, dimension: 3, seed: 2)
+        let model = try ParticleModel(dimension: 3, beta: 1000, normalization: .unnormalized)
+        XCTAssertThrowsError(try model.velocity(of: tokens)) { error in
+            guard case ParticleError.overflow = error else {
+                return XCTFail("expected an overflow error, got \(error)")
+            }
+        }
+    }
+
+    func testUnnormalizedLargeButFiniteVelocity() throws {
+        // e^{β} with β = 705 is finite, and the row sums carry it in log form.
+        // The unprojected drift is compared, because projecting cancels
+        // the e^705 radial part down to round-off.
+        let tokens = try Tokens(dimension: 3, positions: [1, 0, 0, 0.6, 0.8, 0])
+        let model = try ParticleModel(dimension: 3, beta: 705, normalization: .unnormalized)
+        let fast = try model.attentionDrift(of: tokens)
+        let reference = naiveVelocity(model: model, tokens: tokens, projected: false)
+        XCTAssertTrue(fast.allSatisfy { $0.isFinite })
+        XCTAssertLessThan(relativeDifference(fast, reference), 1e-12)
+    }
+
+    func testExponentialMatchesLibm() {
+        var generator = SeededGenerator(seed: 3)
+        var worstUlps = 0.0
+        for _ in 0..<125_000 {
+            var x = SIMD8<Double>()
+            for lane in 0..<8 { x[lane] = -708 * generator.nextUniform() * generator.nextUniform() }
+            let e = withExponentialTable { exponential(x, table: $0) }
+            for lane in 0..<8 {
+                let reference = Foundation.exp(x[lane])
+                let ulps = abs(e[lane] - reference) / max(reference.ulp, Double.leastNonzeroMagnitude)
+                worstUlps = max(worstUlps, ulps)
+            }
+        }
+        XCTAssertLessThanOrEqual(worstUlps, 2)
+        let special = withExponentialTable {
+            exponential(SIMD8(-800, -708.5, 0, .nan, -.infinity, -1e-300, -1, -700), table: $0)
+        }
+        XCTAssertEqual(special[0], 0)
+        XCTAssertEqual(special[1], 0)
+        XCTAssertEqual(special[2], 1)
+        XCTAssertTrue(special[3].isNaN)
+        XCTAssertEqual(special[4], 0)
+        XCTAssertEqual(special[5], 1)
+        XCTAssertEqual(special[6], Foundation.exp(-1), accuracy: 2 * Foundation.exp(-1).ulp)
+        XCTAssertEqual(special[7], Foundation.exp(-700), accuracy: 2 * Foundation.exp(-700).ulp)
+    }
+
+    func testInvalidModelParametersThrow() {
+        XCTAssertThrowsError(try ParticleModel(dimension: 1, beta: 1))
+        XCTAssertThrowsError(try ParticleModel(dimension: 3, beta: 0))
+        XCTAssertThrowsError(try ParticleModel(dimension: 3, beta: .infinity))
+        XCTAssertThrowsError(try ParticleModel(dimension: 3, beta: 1, value: .explicit([1, 2, 3])))
+        XCTAssertThrowsError(try ParticleModel(dimension: 2, beta: 1, key: .explicit([1, .nan, 0, 1])))
+    }
+
+    func testRandomMatrixIsReproducible() throws {
+        let first = try MatrixSource.random(seed: 42).matrix(dimension: 16, name: "V")
+        let second = try MatrixSource.random(seed: 42).matrix(dimension: 16, name: "V")
+        XCTAssertEqual(first, second)
+        // Entries are N(0, 1/d), so the mean square is near 1/d = 1/16.
+        let meanSquare = first.reduce(0) { $0 + $1 * $1 } / Double(first.count)
+        XCTAssertEqual(meanSquare, 1.0 / 16, accuracy: 0.02)
+    }
+}
