@@ -22,11 +22,11 @@ build: deps
 	$(SWIFT) build -c release
 
 test: deps
-	$(SWIFT) test -c release -Xswiftc -enable-testing
+	$(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
 
 # Long validations (convergence studies, large grids), skipped by `make test`.
 validate: deps
-	MEANFIELD_SLOW_TESTS=1 $(SWIFT) test -c release -Xswiftc -enable-testing
+	MEANFIELD_SLOW_TESTS=1 $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
 
 run: build
 	.build/release/meanfield run $(CONFIG) --output $(OUTPUT)

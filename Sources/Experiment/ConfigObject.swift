@@ -1,4 +1,5 @@
 import Foundation
+import SphereGrid
 
 /// Typed read access to one JSON object of a config, with errors that name
 /// the dotted key path, the value found and the accepted values.
@@ -60,8 +61,7 @@ public final class ConfigObject {
     static func describe(_ value: Any) -> String {
         switch value {
         case let string as String: return "\"\(string)\""
-        case is Bool: return "\(value)"
-        case let number as NSNumber: return number.stringValue
+        case let number as NSNumber: return isJSONBoolean(number) ? (number.boolValue ? "true" : "false") : number.stringValue
         case let array as [Any]: return "[" + array.prefix(6).map(describe).joined(separator: ", ") + (array.count > 6 ? ", …]" : "]")
         case is [String: Any]: return "an object"
         default: return "\(value)"
@@ -71,7 +71,7 @@ public final class ConfigObject {
     // MARK: numbers
 
     public func number(_ key: String, value: Any) throws -> Double {
-        guard !(value is Bool), let number = value as? NSNumber else {
+        guard !isJSONBoolean(value), let number = value as? NSNumber else {
             throw ConfigError("\(keyPath(key)) = \(ConfigObject.describe(value)) is not a number")
         }
         let double = number.doubleValue

@@ -11,7 +11,7 @@ func parseMatrix3(_ value: Any, key: String, in object: ConfigObject) throws -> 
         }
         return .identity
     }
-    if !(value is Bool), value is NSNumber {
+    if !isJSONBoolean(value), value is NSNumber {
         return .scaledIdentity(try object.number(key, value: value))
     }
     guard let rows = value as? [Any], rows.count == 3 else {

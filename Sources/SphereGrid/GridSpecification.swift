@@ -15,7 +15,7 @@ public enum GridSpecification: Equatable, Sendable {
             guard let raw = object["nlat"] else {
                 throw GridError("\(context).nlat is missing: give the number of rings, an integer from 2 to \(SphereGrid.maximumRingCount)")
             }
-            guard !(raw is Bool), let number = raw as? NSNumber,
+            guard !isJSONBoolean(raw), let number = raw as? NSNumber,
                   number.doubleValue.isFinite,
                   number.doubleValue.rounded() == number.doubleValue else {
                 throw GridError("\(context).nlat = \(raw) is not an integer: give the number of rings, from 2 to \(SphereGrid.maximumRingCount)")
@@ -98,4 +98,12 @@ public enum GridSpecification: Equatable, Sendable {
         case .gaussLegendre(let nlat): return try SphereGrid(nlat: nlat)
         }
     }
+}
+
+/// Whether a value from JSONSerialization is `true` or `false`. On Linux a
+/// JSON number such as 1.0 also answers `is Bool`, so the check looks at the
+/// stored C type instead ("c" is how Foundation stores booleans).
+public func isJSONBoolean(_ value: Any) -> Bool {
+    guard let number = value as? NSNumber else { return false }
+    return String(cString: number.objCType) == "c"
 }
