@@ -39,6 +39,9 @@ public final class DensityRun {
     public let outputDirectory: URL
     let log: ProgressLog
 
+    /// Replaces the velocity of the config; tests use it to inject failures.
+    var velocityOverride: VelocityField?
+
     public init(config: RunConfig, outputDirectory: URL, log: ProgressLog) {
         self.config = config
         self.outputDirectory = outputDirectory
@@ -54,7 +57,8 @@ public final class DensityRun {
         let startDate = Date()
         let grid = try makeGrid()
         let density = try InitialDensity.build(config.initial, grid: grid)
-        let source = try VelocitySource(config: config, grid: grid)
+        var source = try VelocitySource(config: config, grid: grid)
+        if let velocityOverride { source = VelocitySource(field: velocityOverride, description: "injected") }
         let stepper: ContinuityStepper
         do {
             stepper = try ContinuityStepper(velocity: source.field, cfl: config.density.cfl,
@@ -111,8 +115,9 @@ public final class DensityRun {
 
         do {
             try output.write(record.json(), to: "run.json")
-            try observe(try stepper.report(for: state), state.density)
             try writeSnapshot()
+            try observe(try stepper.report(for: state), state.density)
+            try diagnostics.write(to: output)
             let end = config.time.end
             for target in config.time.snapshots where target > state.time {
                 try stepper.advance(&state, to: target) { report, newState in

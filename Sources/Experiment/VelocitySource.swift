@@ -67,6 +67,15 @@ struct VelocitySource {
         }
     }
 
+    /// A field given directly, with no cell-centre velocities (tests).
+    init(field: VelocityField, description: String) {
+        self.field = field
+        self.description = description
+        warnings = []
+        kernelPath = nil
+        cellVelocity = { _ in throw ConfigError("output.fields \"velocity\" is not available for this velocity field") }
+    }
+
     /// X at every cell centre for `density`, in Cartesian components.
     func cellVelocities(density: [Double]) throws -> [SIMD3<Double>] {
         try cellVelocity(density)
