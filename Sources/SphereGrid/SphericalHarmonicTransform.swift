@@ -76,54 +76,61 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         let L = maximumDegree
         let count = L - m + 1
         let tables = self.tables
-        let width = RingLanes.scalarCount
         let spectrumStride = ringTransform.spectrumStride
         let nlat = grid.nlat
 
         // Per-degree sums, folded from the ring lanes to two partial sums per
-        // step (fewer loads and stores than one sum per lane), added at the end.
-        let sumCos = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
-        let sumSin = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
-        sumCos.initialize(repeating: .zero, count: count)
-        sumSin.initialize(repeating: .zero, count: count)
+        // step (fewer loads and stores than one sum per lane), added at the
+        // end: the cos sum of degree m + n at 2n and the sin sum at 2n + 1.
+        // One allocation keeps each pair adjacent (two separate buffers can
+        // sit a multiple of 4 KiB apart and stall loads behind stores).
+        let sums = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: 2 * count)
+        sums.initialize(repeating: .zero, count: 2 * count)
+
+        // Even and odd parts of the area-weighted ring spectra per ring,
+        // even = area (F_north + F_south), odd = area (F_north − F_south),
+        // written with scalar stores here and read back as whole vectors below.
+        let padded = tables.paddedPairCount
+        let parts = UnsafeMutablePointer<Double>.allocate(capacity: 4 * padded)
+        parts.initialize(repeating: 0, count: 4 * padded)
         defer {
-            sumCos.deallocate()
-            sumSin.deallocate()
+            sums.deallocate()
+            parts.deallocate()
+        }
+        let evenCosParts = parts, evenSinParts = parts + padded
+        let oddCosParts = parts + 2 * padded, oddSinParts = parts + 3 * padded
+        for j in 0..<tables.pairCount {
+            let south = nlat - 1 - j
+            let area = tables.cellArea[j]
+            let northIndex = 2 * (j * spectrumStride + m)
+            let northCos = spectra[northIndex], northSin = -spectra[northIndex + 1]
+            var southCos = 0.0, southSin = 0.0
+            if south != j {
+                let southIndex = 2 * (south * spectrumStride + m)
+                southCos = spectra[southIndex]
+                southSin = -spectra[southIndex + 1]
+            }
+            evenCosParts[j] = area * (northCos + southCos)
+            evenSinParts[j] = area * (northSin + southSin)
+            oddCosParts[j] = area * (northCos - southCos)
+            oddSinParts[j] = area * (northSin - southSin)
         }
 
         tables.withPointers(order: m) { pointers in
             for block in 0..<tables.blockCount {
                 let start = pointers.start(block: block)
                 guard start.index <= L - m else { continue }
-                // Even and odd parts of the area-weighted ring spectra:
-                // even = area (F_north + F_south), odd = area (F_north − F_south).
-                var evenCos = RingLanes.zero, evenSin = RingLanes.zero
-                var oddCos = RingLanes.zero, oddSin = RingLanes.zero
-                for lane in 0..<width {
-                    let j = block * width + lane
-                    guard j < tables.pairCount else { break }
-                    let south = nlat - 1 - j
-                    let area = tables.cellArea[j]
-                    let northIndex = 2 * (j * spectrumStride + m)
-                    let northCos = spectra[northIndex], northSin = -spectra[northIndex + 1]
-                    var southCos = 0.0, southSin = 0.0
-                    if south != j {
-                        let southIndex = 2 * (south * spectrumStride + m)
-                        southCos = spectra[southIndex]
-                        southSin = -spectra[southIndex + 1]
-                    }
-                    evenCos[lane] = area * (northCos + southCos)
-                    evenSin[lane] = area * (northSin + southSin)
-                    oddCos[lane] = area * (northCos - southCos)
-                    oddSin[lane] = area * (northSin - southSin)
-                }
+                let evenCos = LegendreTables.lanes(evenCosParts, block: block)
+                let evenSin = LegendreTables.lanes(evenSinParts, block: block)
+                let oddCos = LegendreTables.lanes(oddCosParts, block: block)
+                let oddSin = LegendreTables.lanes(oddSinParts, block: block)
                 let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
                 LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
                                      factor: pointers.recurrenceFactor) { n, p, isOdd in
                     let productCos = p * (isOdd ? oddCos : evenCos)
                     let productSin = p * (isOdd ? oddSin : evenSin)
-                    sumCos[n] += LegendreTables.fold(productCos)
-                    sumSin[n] += LegendreTables.fold(productSin)
+                    sums[2 * n] += LegendreTables.fold(productCos)
+                    sums[2 * n + 1] += LegendreTables.fold(productSin)
                 }
             }
         }
@@ -134,9 +141,9 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         for n in 0..<count {
             let l = m + n
             let weight = scale * normalization[normalization.startIndex + n]
-            coefficients[l * l + l + m] = weight * sumCos[n].sum()
+            coefficients[l * l + l + m] = weight * sums[2 * n].sum()
             if m > 0 {
-                coefficients[l * l + l - m] = weight * sumSin[n].sum()
+                coefficients[l * l + l - m] = weight * sums[2 * n + 1].sum()
             }
         }
     }
