@@ -258,8 +258,8 @@ extension LegendreTables {
         return true
     }
 
-    /// Whether any lane of `mask` is set. The standard library's `any` is a
-    /// reduction call that the optimizer did not inline into these loops.
+    /// Returns whether any lane of `mask` is set. The standard library's `any`
+    /// is a reduction call that the optimizer did not inline into these loops.
     @inline(__always)
     static func anyLane(_ mask: SIMDMask<RingLanes.MaskStorage>) -> Bool {
         fold(RingLanes.zero.replacing(with: 1, where: mask)).sum() > 0

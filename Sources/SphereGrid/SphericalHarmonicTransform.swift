@@ -236,7 +236,7 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// Coefficients regrouped by order, scaled by κ_m (1 for m = 0, else √2):
     /// κ_m f_lm in `cos` and κ_m f_l,−m in `sin` at orderOffset[m] + l − m,
     /// zero past l = L. One pass in storage order reads the coefficients
-    /// sequentially; gathering each order separately would touch a new
+    /// sequentially, while gathering each order separately would touch a new
     /// cache line for almost every coefficient.
     private func groupByOrder(_ coefficients: HarmonicCoefficients, degree L: Int) -> (cos: [Double], sin: [Double]) {
         let size = tables.orderOffset[tables.maximumDegree + 1]
