@@ -156,7 +156,9 @@ final class TransformTests: XCTestCase {
     }
 
     func testSingleHarmonicRoundTripNlat256() throws {
-        try checkSingleHarmonics(nlat: 256, degreesAndOrders: selectedHarmonics(maximumDegree: 255), tolerance: 1e-13)
+        // A shorter list than on the smaller grids: each transform at this size takes about a second in a debug build.
+        let harmonics = [(0, 0), (1, 1), (127, 85), (127, -85), (255, 0), (255, 1), (255, 255), (255, -255)]
+        try checkSingleHarmonics(nlat: 256, degreesAndOrders: harmonics, tolerance: 1e-13)
     }
 
     func testSingleHarmonicRoundTripNlat1024() throws {
