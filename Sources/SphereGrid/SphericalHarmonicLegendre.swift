@@ -3,9 +3,8 @@ import Foundation
 /// Rings processed together in the Legendre step: one SIMD lane per ring.
 typealias RingLanes = SIMD4<Double>
 
-/// Scale factor between consecutive exponent levels of a scaled Legendre value.
-let legendreLevelFactor = 0x1p512
-/// Inverse of `legendreLevelFactor`.
+/// Factor applied to a scaled Legendre value when it moves up one exponent
+/// level: consecutive levels differ by 2^512.
 let legendreLevelInverse = 0x1p-512
 /// A scaled value above this magnitude moves up one level.
 let legendreRescaleThreshold = 0x1p256
@@ -46,7 +45,6 @@ let legendreStartThreshold = 0x1p-100
 /// P̄_lm(−x) = (−1)^(l+m) P̄_lm(x).
 struct LegendreTables: Sendable {
     let maximumDegree: Int
-    let ringCount: Int
     /// Northern rings plus the equatorial ring when nlat is odd: (nlat + 1)/2.
     let pairCount: Int
     /// `pairCount` rounded up to a whole number of `RingLanes`.
@@ -85,7 +83,6 @@ struct LegendreTables: Sendable {
 
     init(grid: SphereGrid, maximumDegree L: Int) {
         maximumDegree = L
-        ringCount = grid.nlat
         pairCount = (grid.nlat + 1) / 2
         let width = RingLanes.scalarCount
         paddedPairCount = (pairCount + width - 1) / width * width
