@@ -8,11 +8,11 @@ typealias RingLanes = SIMD4<Double>
 let legendreLevelInverse = 0x1p-512
 /// A scaled value above this magnitude moves up one level.
 let legendreRescaleThreshold = 0x1p256
-/// Magnitude of q_lm (about 8e−31) below which the Legendre sums of a ring
-/// block start later. Near the poles q_lm grows monotonically in l from
-/// q_mm until it turns oscillatory, so the terms skipped are below this
-/// bound times the coefficients, far below double round-off of the sums.
-let legendreStartThreshold = 0x1p-100
+/// Magnitude of q_lm (2^−70, about 8.5e−22) that starts the Legendre sums
+/// of a ring block: they begin at the first degree where some lane exceeds
+/// it. Every skipped term is below this bound times c_lm = P̄_lm / q_lm
+/// times its coefficient, far below the double round-off of the sums.
+let legendreStartThreshold = 0x1p-70
 
 /// Precomputed Legendre data of one transform.
 ///
