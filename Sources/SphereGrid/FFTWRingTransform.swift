@@ -78,7 +78,7 @@ final class FFTWRingTransform: @unchecked Sendable {
     /// page faults of mapping fresh megabytes on every transform.
     private var pool: [RingBuffers] = []
     /// Idle buffers kept for reuse; more concurrent calls allocate and free their own.
-    private let poolLimit = 4
+    private let poolLimit = 2
 
     /// Runs `body` with scratch for `rings` rings that no other call uses at
     /// the same time. The spectra are zeroed when `zeroSpectra` is set;

@@ -3,17 +3,16 @@ import Foundation
 /// Rings processed together in the Legendre step: one SIMD lane per ring.
 typealias RingLanes = SIMD4<Double>
 
-/// Scale factor between consecutive exponent levels of a scaled Legendre value.
-let legendreLevelFactor = 0x1p512
-/// Inverse of `legendreLevelFactor`.
+/// Factor applied to a scaled Legendre value when it moves up one exponent
+/// level: consecutive levels differ by 2^512.
 let legendreLevelInverse = 0x1p-512
 /// A scaled value above this magnitude moves up one level.
 let legendreRescaleThreshold = 0x1p256
-/// Magnitude of q_lm (about 8e−31) below which the Legendre sums of a ring
-/// block start later. Near the poles q_lm grows monotonically in l from
-/// q_mm until it turns oscillatory, so the terms skipped are below this
-/// bound times the coefficients, far below double round-off of the sums.
-let legendreStartThreshold = 0x1p-100
+/// Magnitude of q_lm (2^−70, about 8.5e−22) that starts the Legendre sums
+/// of a ring block: they begin at the first degree where some lane exceeds
+/// it. Every skipped term is below this bound times c_lm = P̄_lm / q_lm
+/// times its coefficient, far below the double round-off of the sums.
+let legendreStartThreshold = 0x1p-70
 
 /// Precomputed Legendre data of one transform.
 ///
@@ -46,7 +45,6 @@ let legendreStartThreshold = 0x1p-100
 /// P̄_lm(−x) = (−1)^(l+m) P̄_lm(x).
 struct LegendreTables: Sendable {
     let maximumDegree: Int
-    let ringCount: Int
     /// Northern rings plus the equatorial ring when nlat is odd: (nlat + 1)/2.
     let pairCount: Int
     /// `pairCount` rounded up to a whole number of `RingLanes`.
@@ -85,7 +83,6 @@ struct LegendreTables: Sendable {
 
     init(grid: SphereGrid, maximumDegree L: Int) {
         maximumDegree = L
-        ringCount = grid.nlat
         pairCount = (grid.nlat + 1) / 2
         let width = RingLanes.scalarCount
         paddedPairCount = (pairCount + width - 1) / width * width
@@ -258,8 +255,8 @@ extension LegendreTables {
         return true
     }
 
-    /// Whether any lane of `mask` is set. The standard library's `any` is a
-    /// reduction call that the optimizer did not inline into these loops.
+    /// Returns whether any lane of `mask` is set. The standard library's `any`
+    /// is a reduction call that the optimizer did not inline into these loops.
     @inline(__always)
     static func anyLane(_ mask: SIMDMask<RingLanes.MaskStorage>) -> Bool {
         fold(RingLanes.zero.replacing(with: 1, where: mask)).sum() > 0

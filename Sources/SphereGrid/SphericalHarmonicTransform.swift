@@ -76,54 +76,61 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         let L = maximumDegree
         let count = L - m + 1
         let tables = self.tables
-        let width = RingLanes.scalarCount
         let spectrumStride = ringTransform.spectrumStride
         let nlat = grid.nlat
 
         // Per-degree sums, folded from the ring lanes to two partial sums per
-        // step (fewer loads and stores than one sum per lane), added at the end.
-        let sumCos = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
-        let sumSin = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: count)
-        sumCos.initialize(repeating: .zero, count: count)
-        sumSin.initialize(repeating: .zero, count: count)
+        // step (fewer loads and stores than one sum per lane), added at the
+        // end: the cos sum of degree m + n at 2n and the sin sum at 2n + 1.
+        // One allocation keeps each pair adjacent (two separate buffers can
+        // sit a multiple of 4 KiB apart and stall loads behind stores).
+        let sums = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: 2 * count)
+        sums.initialize(repeating: .zero, count: 2 * count)
+
+        // Even and odd parts of the area-weighted ring spectra per ring,
+        // even = area (F_north + F_south), odd = area (F_north − F_south),
+        // written with scalar stores here and read back as whole vectors below.
+        let padded = tables.paddedPairCount
+        let parts = UnsafeMutablePointer<Double>.allocate(capacity: 4 * padded)
+        parts.initialize(repeating: 0, count: 4 * padded)
         defer {
-            sumCos.deallocate()
-            sumSin.deallocate()
+            sums.deallocate()
+            parts.deallocate()
+        }
+        let evenCosParts = parts, evenSinParts = parts + padded
+        let oddCosParts = parts + 2 * padded, oddSinParts = parts + 3 * padded
+        for j in 0..<tables.pairCount {
+            let south = nlat - 1 - j
+            let area = tables.cellArea[j]
+            let northIndex = 2 * (j * spectrumStride + m)
+            let northCos = spectra[northIndex], northSin = -spectra[northIndex + 1]
+            var southCos = 0.0, southSin = 0.0
+            if south != j {
+                let southIndex = 2 * (south * spectrumStride + m)
+                southCos = spectra[southIndex]
+                southSin = -spectra[southIndex + 1]
+            }
+            evenCosParts[j] = area * (northCos + southCos)
+            evenSinParts[j] = area * (northSin + southSin)
+            oddCosParts[j] = area * (northCos - southCos)
+            oddSinParts[j] = area * (northSin - southSin)
         }
 
         tables.withPointers(order: m) { pointers in
             for block in 0..<tables.blockCount {
                 let start = pointers.start(block: block)
                 guard start.index <= L - m else { continue }
-                // Even and odd parts of the area-weighted ring spectra:
-                // even = area (F_north + F_south), odd = area (F_north − F_south).
-                var evenCos = RingLanes.zero, evenSin = RingLanes.zero
-                var oddCos = RingLanes.zero, oddSin = RingLanes.zero
-                for lane in 0..<width {
-                    let j = block * width + lane
-                    guard j < tables.pairCount else { break }
-                    let south = nlat - 1 - j
-                    let area = tables.cellArea[j]
-                    let northIndex = 2 * (j * spectrumStride + m)
-                    let northCos = spectra[northIndex], northSin = -spectra[northIndex + 1]
-                    var southCos = 0.0, southSin = 0.0
-                    if south != j {
-                        let southIndex = 2 * (south * spectrumStride + m)
-                        southCos = spectra[southIndex]
-                        southSin = -spectra[southIndex + 1]
-                    }
-                    evenCos[lane] = area * (northCos + southCos)
-                    evenSin[lane] = area * (northSin + southSin)
-                    oddCos[lane] = area * (northCos - southCos)
-                    oddSin[lane] = area * (northSin - southSin)
-                }
+                let evenCos = LegendreTables.lanes(evenCosParts, block: block)
+                let evenSin = LegendreTables.lanes(evenSinParts, block: block)
+                let oddCos = LegendreTables.lanes(oddCosParts, block: block)
+                let oddSin = LegendreTables.lanes(oddSinParts, block: block)
                 let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
                 LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
                                      factor: pointers.recurrenceFactor) { n, p, isOdd in
                     let productCos = p * (isOdd ? oddCos : evenCos)
                     let productSin = p * (isOdd ? oddSin : evenSin)
-                    sumCos[n] += LegendreTables.fold(productCos)
-                    sumSin[n] += LegendreTables.fold(productSin)
+                    sums[2 * n] += LegendreTables.fold(productCos)
+                    sums[2 * n + 1] += LegendreTables.fold(productSin)
                 }
             }
         }
@@ -134,9 +141,9 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         for n in 0..<count {
             let l = m + n
             let weight = scale * normalization[normalization.startIndex + n]
-            coefficients[l * l + l + m] = weight * sumCos[n].sum()
+            coefficients[l * l + l + m] = weight * sums[2 * n].sum()
             if m > 0 {
-                coefficients[l * l + l - m] = weight * sumSin[n].sum()
+                coefficients[l * l + l - m] = weight * sums[2 * n + 1].sum()
             }
         }
     }
@@ -206,42 +213,51 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     private func synthesizeSpectra(_ coefficients: HarmonicCoefficients, gradient: Bool,
                                    into buffers: RingBuffers, longitudeBuffers: RingBuffers?) {
         let L = min(maximumDegree, coefficients.maximumDegree)
-        coefficients.values.withUnsafeBufferPointer { input in
-            let values = input.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: L + 1) { m in
-                if gradient {
-                    synthesizeGradientOrder(m, degree: L, values: values,
-                                            colatitude: buffers.spectra, longitude: longitudeBuffers!.spectra)
-                } else {
-                    synthesizeOrder(m, degree: L, values: values, spectra: buffers.spectra)
+        let (cosines, sines) = groupByOrder(coefficients, degree: L)
+        cosines.withUnsafeBufferPointer { cosBuffer in
+            sines.withUnsafeBufferPointer { sinBuffer in
+                let cosBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: cosBuffer.baseAddress!))
+                let sinBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: sinBuffer.baseAddress!))
+                DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+                    let offset = tables.orderOffset[m]
+                    if gradient {
+                        synthesizeGradientOrder(m, degree: L, cosines: cosBase.pointer + offset,
+                                                sines: sinBase.pointer + offset,
+                                                colatitude: buffers.spectra, longitude: longitudeBuffers!.spectra)
+                    } else {
+                        synthesizeOrder(m, degree: L, cosines: cosBase.pointer + offset, sines: sinBase.pointer + offset,
+                                        spectra: buffers.spectra)
+                    }
                 }
             }
         }
     }
 
-    /// Coefficients of order m scaled by κ_m (1 for m = 0, else √2): cos
-    /// parts f_lm and sin parts f_l,−m for l = m...L, padded with zeros to
-    /// L − m + 2 entries.
-    private func orderCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
-        -> (cos: [Double], sin: [Double]) {
-        let scale = m == 0 ? 1.0 : 2.0.squareRoot()
-        var cosines = [Double](repeating: 0, count: L - m + 2)
-        var sines = [Double](repeating: 0, count: L - m + 2)
-        for l in m...L {
-            cosines[l - m] = scale * values[l * l + l + m]
-            if m > 0 { sines[l - m] = scale * values[l * l + l - m] }
-        }
-        return (cosines, sines)
-    }
-
-    /// `orderCoefficients` times c_lm = P̄_lm / q_lm, for sums over q_lm.
-    private func recurrenceCoefficients(_ m: Int, degree L: Int, values: UnsafePointer<Double>)
-        -> (cos: [Double], sin: [Double]) {
-        var (cosines, sines) = orderCoefficients(m, degree: L, values: values)
-        let offset = tables.orderOffset[m]
-        for n in 0...(L - m) {
-            cosines[n] *= tables.normalization[offset + n]
-            sines[n] *= tables.normalization[offset + n]
+    /// Coefficients regrouped by order, scaled by κ_m (1 for m = 0, else √2):
+    /// κ_m f_lm in `cos` and κ_m f_l,−m in `sin` at orderOffset[m] + l − m,
+    /// zero past l = L. One pass in storage order reads the coefficients
+    /// sequentially, while gathering each order separately would touch a new
+    /// cache line for almost every coefficient.
+    private func groupByOrder(_ coefficients: HarmonicCoefficients, degree L: Int) -> (cos: [Double], sin: [Double]) {
+        let size = tables.orderOffset[tables.maximumDegree + 1]
+        var cosines = [Double](repeating: 0, count: size)
+        var sines = [Double](repeating: 0, count: size)
+        let root2 = 2.0.squareRoot()
+        let offsets = tables.orderOffset
+        coefficients.values.withUnsafeBufferPointer { values in
+            cosines.withUnsafeMutableBufferPointer { cosBuffer in
+                sines.withUnsafeMutableBufferPointer { sinBuffer in
+                    for l in 0...L {
+                        let row = l * l + l
+                        cosBuffer[offsets[0] + l] = values[row]
+                        if l == 0 { continue }
+                        for m in 1...l {
+                            cosBuffer[offsets[m] + l - m] = root2 * values[row + m]
+                            sinBuffer[offsets[m] + l - m] = root2 * values[row - m]
+                        }
+                    }
+                }
+            }
         }
         return (cosines, sines)
     }
@@ -259,9 +275,18 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    private func synthesizeOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
-                                 spectra: UnsafeMutablePointer<Double>) {
-        let (cosines, sines) = recurrenceCoefficients(m, degree: L, values: values)
+    /// Legendre sums of order m for all rings, stored in slot m of `spectra`.
+    /// `plainCos` and `plainSin` point at this order's `groupByOrder` entries.
+    private func synthesizeOrder(_ m: Int, degree L: Int, cosines plainCos: UnsafePointer<Double>,
+                                 sines plainSin: UnsafePointer<Double>, spectra: UnsafeMutablePointer<Double>) {
+        // The sums run over q_lm, so the coefficients carry c_lm = P̄_lm / q_lm.
+        let offset = tables.orderOffset[m]
+        var cosines = [Double](repeating: 0, count: L - m + 1)
+        var sines = [Double](repeating: 0, count: L - m + 1)
+        for n in 0...(L - m) {
+            cosines[n] = plainCos[n] * tables.normalization[offset + n]
+            sines[n] = plainSin[n] * tables.normalization[offset + n]
+        }
         let tables = self.tables
         let width = RingLanes.scalarCount
         let nlat = grid.nlat
@@ -302,10 +327,13 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    private func synthesizeGradientOrder(_ m: Int, degree L: Int, values: UnsafePointer<Double>,
+    /// Gradient sums of order m for all rings, stored in slot m of the
+    /// `colatitude` and `longitude` spectra. `plainCos` and `plainSin` point
+    /// at this order's `groupByOrder` entries (zero at l = L + 1).
+    private func synthesizeGradientOrder(_ m: Int, degree L: Int, cosines plainCos: UnsafePointer<Double>,
+                                         sines plainSin: UnsafePointer<Double>,
                                          colatitude: UnsafeMutablePointer<Double>,
                                          longitude: UnsafeMutablePointer<Double>) {
-        let (plainCos, plainSin) = orderCoefficients(m, degree: L, values: values)
         // Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l, so the
         // derivative needs two more coefficient sets on the same recurrence;
         // all three carry c_l = P̄_l / q_l because the sums run over q_l.
