@@ -92,7 +92,7 @@ public final class DensityRun {
                                      isOutputFailure: isOutputFailure)
             record.finish(status: "failed", steps: state.step, time: state.time, failure: failure)
             try? diagnostics.write(to: output)
-            try? output.write(record.json(), to: "run.json")
+            _ = try? output.write(record.json(), to: "run.json")
             return failure
         }
 
