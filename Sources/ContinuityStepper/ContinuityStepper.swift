@@ -82,7 +82,11 @@ public final class ContinuityStepper {
     /// Optional upper bound on Δt.
     public let maximumStep: Double?
 
+    /// Time discretization.
+    public let scheme: TimeScheme
+
     private let operators: FluxOperators
+    private let semiLagrangian: SemiLagrangianOperators
     private var cached: (density: [Double], fluxes: FaceFluxes)?
     private var delta: [Double]
     private var increment: [Double]
@@ -93,7 +97,8 @@ public final class ContinuityStepper {
     /// the step fails.
     static let maximumRejections = 30
 
-    public init(velocity: VelocityField, cfl: Double = 0.5, maximumStep: Double? = nil) throws {
+    public init(velocity: VelocityField, cfl: Double = 0.5, maximumStep: Double? = nil,
+                scheme: TimeScheme = .fluxFormSemiLagrangian) throws {
         guard cfl > 0, cfl <= ContinuityStepper.positivityCourant else {
             throw StepperError(.invalidInput, step: 0, time: 0,
                                detail: "cfl = \(cfl) is out of range: positivity needs 0 < cfl <= 0.5")
@@ -106,7 +111,9 @@ public final class ContinuityStepper {
         self.velocity = velocity
         self.cfl = cfl
         self.maximumStep = maximumStep
+        self.scheme = scheme
         self.operators = FluxOperators(grid: velocity.grid)
+        self.semiLagrangian = SemiLagrangianOperators(grid: velocity.grid)
         self.delta = [Double](repeating: 0, count: velocity.grid.cellCount)
         self.increment = [Double](repeating: 0, count: velocity.grid.cellCount)
     }
@@ -145,7 +152,11 @@ public final class ContinuityStepper {
     private func takeStep(from state: DensityState, endTime: Double) throws -> (DensityState, StepReport) {
         let stepNumber = state.step + 1
         let initialFluxes = try evaluate(state.density, step: stepNumber, time: state.time)
-        let rate = courantRate(initialFluxes)
+        let rate: Double
+        switch scheme {
+        case .fluxFormSemiLagrangian: rate = semiLagrangian.courantRate(initialFluxes)
+        case .methodOfLines: rate = courantRate(initialFluxes)
+        }
         var dt = rate > 0 ? cfl / rate : Double.infinity
         if let maximumStep { dt = min(dt, maximumStep) }
         let remaining = endTime - state.time
@@ -164,15 +175,14 @@ public final class ContinuityStepper {
                                    detail: "Δt = \(dt) no longer advances t; the velocity is too large for the grid")
             }
             do {
-                var density = state.density
-                try rungeKutta3(&density, first: initialFluxes, step: stepNumber, time: state.time) { rho, fluxes, out in
-                    if self.velocity.isDensityDependent,
-                       dt * self.courantRate(fluxes) > ContinuityStepper.positivityCourant {
-                        throw CourantExceeded()
-                    }
-                    self.operators.addMeridional(density: rho, fluxes: fluxes.meridional, dt: dt,
-                                                 halfSlope: &self.delta, increment: &out)
-                    self.applyZonal(density: rho, fluxes: fluxes.zonal, dt: dt, increment: &out)
+                let density: [Double]
+                switch scheme {
+                case .fluxFormSemiLagrangian:
+                    density = try semiLagrangianStep(state.density, initial: initialFluxes, dt: dt,
+                                                     step: stepNumber, time: state.time)
+                case .methodOfLines:
+                    density = try methodOfLinesStep(state.density, initial: initialFluxes, dt: dt,
+                                                    step: stepNumber, time: state.time)
                 }
                 let time = lands ? endTime : state.time + dt
                 let next = DensityState(time: time, step: stepNumber, density: density)
@@ -198,6 +208,46 @@ public final class ContinuityStepper {
     }
 
     private struct CourantExceeded: Error {}
+
+    /// Largest Δt·r of the flux-form semi-Lagrangian step (r from
+    /// `SemiLagrangianOperators.courantRate`): meridional departure regions
+    /// must stay inside their upwind cells.
+    static let semiLagrangianCourantLimit = 1.0
+
+    /// One flux-form semi-Lagrangian step from `density`. A prescribed field
+    /// uses its fixed fluxes. A density-dependent field uses the fluxes at
+    /// the midpoint predictor ρ* = S(ρⁿ; U(ρⁿ), Δt/2), with S the FFSL step,
+    /// so ρⁿ⁺¹ = S(ρⁿ; U(ρ*), Δt) is second order in time.
+    private func semiLagrangianStep(_ density: [Double], initial: FaceFluxes, dt: Double,
+                                    step: Int, time: Double) throws -> [Double] {
+        guard velocity.isDensityDependent else {
+            return semiLagrangian.advance(density, fluxes: initial, dt: dt)
+        }
+        let predictor = semiLagrangian.advance(density, fluxes: initial, dt: 0.5 * dt)
+        try checkDensity(predictor, step: step, time: time)
+        let midpoint = try evaluate(predictor, step: step, time: time + 0.5 * dt)
+        if dt * semiLagrangian.courantRate(midpoint) > ContinuityStepper.semiLagrangianCourantLimit {
+            throw CourantExceeded()
+        }
+        return semiLagrangian.advance(density, fluxes: midpoint, dt: dt)
+    }
+
+    /// One SSP-RK3 step from `density`; a density-dependent field that breaks
+    /// the positivity bound at a stage throws `CourantExceeded`.
+    private func methodOfLinesStep(_ density: [Double], initial: FaceFluxes, dt: Double,
+                                   step: Int, time: Double) throws -> [Double] {
+        var result = density
+        try rungeKutta3(&result, first: initial, step: step, time: time) { rho, fluxes, out in
+            if self.velocity.isDensityDependent,
+               dt * self.courantRate(fluxes) > ContinuityStepper.positivityCourant {
+                throw CourantExceeded()
+            }
+            self.operators.addMeridional(density: rho, fluxes: fluxes.meridional, dt: dt,
+                                         halfSlope: &self.delta, increment: &out)
+            self.applyZonal(density: rho, fluxes: fluxes.zonal, dt: dt, increment: &out)
+        }
+        return result
+    }
 
     /// Largest Courant rate r = max_i (r_M,i + r_Z,i), so that a forward-Euler
     /// stage of length Δt keeps ρ ≥ 0 when Δt·r ≤ 1/2.
@@ -318,4 +368,15 @@ public final class ContinuityStepper {
                    minimumDensity: state.density.min() ?? 0, maximumDensity: state.density.max() ?? 0,
                    energy: energy, rejectedAttempts: rejected)
     }
+}
+
+/// Time discretization of `ContinuityStepper`.
+public enum TimeScheme: Sendable {
+    /// Lin–Rood flux-form semi-Lagrangian step (one step per Δt, zonal
+    /// Courant numbers above one allowed), with a midpoint predictor for
+    /// density-dependent fields.
+    case fluxFormSemiLagrangian
+    /// Method of lines with three-stage SSP Runge–Kutta; Δt is bounded by
+    /// the zonal Courant number of every ring, including the polar ones.
+    case methodOfLines
 }
