@@ -48,10 +48,10 @@ public struct StepReport: Sendable {
 /// poles carry no flux.
 ///
 /// Time, `TimeScheme.fluxFormSemiLagrangian` (default). One Lin–Rood step
-/// per Δt (`SemiLagrangianOperators`): each face passes the mass of the
-/// upwind reconstruction over its departure region, whole cells included,
-/// with advective inner operators for the cross terms, so a constant
-/// density stays constant under a flow of zero discrete divergence. With
+/// per Δt (`SemiLagrangianOperators`). Each face passes the mass of the
+/// upwind reconstruction over its departure region, whole cells included.
+/// The cross terms use advective inner operators, so a constant density
+/// stays constant under a flow of zero discrete divergence. With
 /// r = max_i max(r_M,i, r_D,i, r_Z,i) from `SemiLagrangianOperators.courantRate`
 /// (meridional Courant rate, zonal compression rate and the zonal rate
 /// scaled by sin θ_j), the step is Δt = cfl / r. The polar rings' zonal
@@ -232,7 +232,7 @@ public final class ContinuityStepper {
     /// must stay inside their upwind cells.
     static let semiLagrangianCourantLimit = 1.0
 
-    /// One flux-form semi-Lagrangian step from `density`. A prescribed field
+    /// Takes one flux-form semi-Lagrangian step from `density`. A prescribed field
     /// uses its fixed fluxes. A density-dependent field uses the fluxes at
     /// the midpoint predictor ρ* = S(ρⁿ; U(ρⁿ), Δt/2), with S the FFSL step,
     /// so ρⁿ⁺¹ = S(ρⁿ; U(ρ*), Δt) is second order in time.
@@ -250,8 +250,8 @@ public final class ContinuityStepper {
         return semiLagrangian.advance(density, fluxes: midpoint, dt: dt)
     }
 
-    /// One SSP-RK3 step from `density`; a density-dependent field that breaks
-    /// the positivity bound at a stage throws `CourantExceeded`.
+    /// Takes one SSP-RK3 step from `density`. A density-dependent field that
+    /// breaks the positivity bound at a stage throws `CourantExceeded`.
     private func methodOfLinesStep(_ density: [Double], initial: FaceFluxes, dt: Double,
                                    step: Int, time: Double) throws -> [Double] {
         var result = density
@@ -394,7 +394,7 @@ public enum TimeScheme: Sendable {
     /// Courant numbers above one allowed), with a midpoint predictor for
     /// density-dependent fields.
     case fluxFormSemiLagrangian
-    /// Method of lines with three-stage SSP Runge–Kutta; Δt is bounded by
+    /// Method of lines with three-stage SSP Runge–Kutta. Its Δt is bounded by
     /// the zonal Courant number of every ring, including the polar ones.
     case methodOfLines
 }

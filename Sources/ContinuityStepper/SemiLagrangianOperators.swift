@@ -1,7 +1,8 @@
 import SphereGrid
 
 /// One time step of the flux-form semi-Lagrangian (FFSL) scheme of Lin and
-/// Rood (1996, Mon. Wea. Rev. 124, 2046–2070) on the Gauss–Legendre cells.
+/// Rood ("Multidimensional flux-form semi-Lagrangian transport schemes",
+/// Mon. Wea. Rev. 124, 1996) on the Gauss–Legendre cells.
 ///
 /// Face masses. Over a step Δt a face with volume flux U (area per unit
 /// time) passes the volume V = U·Δt. The mass crossing it is the integral of
@@ -14,9 +15,8 @@ import SphereGrid
 ///
 /// with q the cell averages and δ the limited half-slope of `FluxOperators`
 /// (face value q ± δ, the sign picking the face next to the departure
-/// fraction). This is valid at any zonal Courant number below one ring
-/// (Leonard, Lock and MacVean 1996 give the same construction for large
-/// Courant numbers). Across rings the departure region stays inside the
+/// fraction). The construction is valid for any zonal Courant number
+/// below nlon, the ring length in cells. Across rings the departure region stays inside the
 /// upwind cell (the time step keeps |V| ≤ area there), and the fraction is
 /// taken in z = 1 − cos θ, in which the area is linear.
 /// Integrating the linear reconstruction over the departure region is the
@@ -47,9 +47,9 @@ struct SemiLagrangianOperators {
     let nlon: Int
     let operators: FluxOperators
     let area: [Double]
-    /// Largest zonal Courant number |V|/A_j, nlon/2: departure regions stay
-    /// shorter than half a ring. The step size keeps the Courant number
-    /// below this; longer volumes are cut to it.
+    /// Largest zonal Courant number |V|/A_j, nlon/2, so that departure
+    /// regions stay shorter than half a ring. The step size keeps the Courant
+    /// number below it, and `zonalMasses` cuts longer volumes to it.
     let maximumZonalCourant: Double
 
     /// Largest number of Gauss–Seidel sweeps of the outflow limiter before it
@@ -82,8 +82,8 @@ struct SemiLagrangianOperators {
         let meridional = operators.meridionalRates(fluxes.meridional)
         var rate = 0.0
         for j in 0..<nlat {
-            // `meridionalRates` halves the polar rings for the Runge–Kutta
-            // bound; a departure region must fit the whole polar cell, so undo it.
+            // `meridionalRates` halves the polar rings for the Runge–Kutta bound.
+            // A departure region must fit the whole polar cell, so this undoes the halving.
             let polar = j == 0 || j == nlat - 1
             rate = max(rate, meridional[j] * (polar ? 2 : 1))
             let inverseArea = 1 / area[j]
@@ -143,7 +143,7 @@ struct SemiLagrangianOperators {
                 var outflow = zonal[i] - zonal[west]
                 if j < nlat - 1 { outflow += meridional[i] }
                 if j > 0 { outflow -= meridional[i - nlon] }
-                // The limiter leaves m_i + inflow − outflow ≥ 0; a negative
+                // The limiter leaves m_i + inflow − outflow ≥ 0, so a negative
                 // value here is the rounding of that sum, of order ε·outflow.
                 next[i] = max(0, rho[i] - outflow * inverseArea)
             }
