@@ -76,8 +76,8 @@ struct SemiLagrangianOperators {
     /// would have in a cell of width Δφ, the equatorial width. It bounds the
     /// zonal Courant number like an equatorial CFL condition at low
     /// latitudes, but not near the poles: there Δt·|U_f|/A_i grows like
-    /// 1/sin θ_j and the departure regions span many cells (up to about
-    /// nlon/5 in the polar ring for cfl = 1/2).
+    /// 1/sin θ_j and the departure regions span many cells (20 in the polar
+    /// ring at nlat = 128 for a rotation across the poles with cfl = 1/2).
     func courantRate(_ fluxes: FaceFluxes) -> Double {
         let meridional = operators.meridionalRates(fluxes.meridional)
         var rate = 0.0

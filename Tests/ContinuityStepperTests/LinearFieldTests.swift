@@ -102,7 +102,7 @@ final class LinearFieldTests: XCTestCase {
 
     func testDivergentFieldKeepsDensityNonNegative() throws {
         try checkDivergentField(scheme: .fluxFormSemiLagrangian, lowestDensity: 0)
-        // The Runge–Kutta stages can leave round-off negatives where the bell is zero.
+        // The Runge–Kutta scheme accepts round-off negatives down to −1e-12 · max ρ.
         try checkDivergentField(scheme: .methodOfLines, lowestDensity: -1e-12 * 1000)
     }
 
