@@ -34,55 +34,72 @@ public struct StepReport: Sendable {
     /// defines one (attention); nil for prescribed fields.
     public let energy: Double?
     /// Attempts rejected in this step because a density-dependent velocity
-    /// grew past the positivity bound during the step.
+    /// grew during the step past the Courant bound of the time scheme.
     public let rejectedAttempts: Int
 }
 
 /// Finite-volume solver of ∂_t ρ + div_S(ρ X) = 0 on the Gauss–Legendre cells.
 ///
-/// Space. Mass m_i = ρ_i·area_i changes only by fluxes through faces, and
-/// each flux leaves one cell and enters its neighbour, so the total mass is
+/// Space. Mass m_i = ρ_i·area_i changes only by face masses, and each face
+/// mass leaves one cell and enters its neighbour, so the total mass is
 /// conserved up to round-off. Face values come from the limited linear
 /// reconstruction of `FluxOperators` (second order for smooth data, first
-/// order at extrema and in the polar rings' meridional direction), taken
-/// from the upwind side of each face. The poles carry no flux.
+/// order at extrema and in the polar rings' meridional direction). The
+/// poles carry no flux.
 ///
-/// Time. Method of lines with the three-stage third-order SSP Runge–Kutta
-/// method on the unsplit operator L (both directions at once), written in
-/// increments: u₁ = u + Δt L(u), u₂ = u + ¼((u₁ − u) + Δt L(u₁)),
+/// Time, `TimeScheme.fluxFormSemiLagrangian` (default). One Lin–Rood step
+/// per Δt (`SemiLagrangianOperators`). Each face passes the mass of the
+/// upwind reconstruction over its departure region, whole cells included.
+/// The cross terms use advective inner operators, so a constant density
+/// stays constant under a flow of zero discrete divergence. With
+/// r = max_i max(r_M,i, r_D,i, r_Z,i) from `SemiLagrangianOperators.courantRate`
+/// (meridional Courant rate, zonal compression rate and the zonal rate
+/// scaled by sin θ_j), the step is Δt = cfl / r. The polar rings' zonal
+/// Courant number does not enter, so a flow across the poles takes about as
+/// many steps as the equatorial CFL limit needs (1.6 times at nlat = 128
+/// for a tilted solid-body rotation). An outflow limiter on the face masses
+/// keeps ρ ≥ 0. A density-dependent velocity is evaluated at ρⁿ and at the
+/// midpoint predictor ρ* (a half step with the velocity at ρⁿ); the full
+/// step uses the fluxes at ρ*. If those break Δt·r ≤ 1 the step is retried
+/// with half the Δt.
+///
+/// Time, `TimeScheme.methodOfLines`. The three-stage third-order SSP
+/// Runge–Kutta method on the unsplit operator L (both directions at once),
+/// written in increments: u₁ = u + Δt L(u), u₂ = u + ¼((u₁ − u) + Δt L(u₁)),
 /// u₃ = u + ⅔((u₂ − u) + Δt L(u₂)). This avoids the mass bias of weights such
 /// as fl(1/3) + fl(2/3) ≠ 1. A density-dependent velocity is recomputed at
-/// every stage.
-///
-/// CFL bound and positivity. Write U_f for the volume flux through face f,
-/// r_M,i = max |U_f| / area_i over the two ring faces of cell i and r_Z,i the
-/// same over its two longitude faces. In a forward-Euler stage the cell
-/// loses at most Δt Σ_f |U_f| ρ_f over its four faces. The face values in
-/// each direction are ≥ 0 and average to ρ_i, so the loss is at most
+/// every stage. Write U_f for the volume flux through face f, r_M,i =
+/// max |U_f| / area_i over the two ring faces of cell i and r_Z,i the same
+/// over its two longitude faces. In a forward-Euler stage the cell loses at
+/// most Δt Σ_f |U_f| ρ_f over its four faces. The face values in each
+/// direction are ≥ 0 and average to ρ_i, so the loss is at most
 /// 2Δt (r_M,i + r_Z,i) m_i, while inflows are ≥ 0. Hence Δt (r_M,i + r_Z,i) ≤ 1/2
 /// keeps ρ ≥ 0. A polar ring has one ring face and uses the face value ρ_i
 /// there, so its meridional term counts half. SSP-RK3 is a convex
 /// combination of forward-Euler stages, so the bound holds for the whole
-/// step. The stepper takes Δt = cfl / max_i (r_M,i + r_Z,i) with
-/// 0 < cfl ≤ 1/2. A density-dependent velocity can grow between stages:
-/// each stage checks the bound against its own fluxes and, if the check
-/// fails, the step is retried with half the Δt.
+/// step. The stepper takes Δt = cfl / max_i (r_M,i + r_Z,i). A
+/// density-dependent velocity can grow between stages: each stage checks
+/// the bound against its own fluxes and, if the check fails, the step is
+/// retried with half the Δt. The polar cells set Δt for flows across the
+/// poles, because their longitude faces are short (67 times the equatorial
+/// step count for a tilted solid-body rotation at nlat = 128).
 ///
-/// Time steps are capped by `maximumStep` and end exactly on the requested
-/// end time; when less than two steps remain, the rest is split evenly.
-///
-/// NOTE: the polar cells set Δt for flows across the poles, because their
-/// longitude faces are short (67 times the equatorial step count for a
-/// tilted solid-body rotation at nlat = 128).
+/// Both schemes take 0 < cfl ≤ 1/2. Time steps are capped by `maximumStep`
+/// and end exactly on the requested end time; when less than two steps
+/// remain, the rest is split evenly.
 public final class ContinuityStepper {
     public let grid: SphereGrid
     public let velocity: VelocityField
-    /// Target Courant number Δt·max_i (r_M,i + r_Z,i), in (0, 1/2].
+    /// Target Courant number Δt·r, in (0, 1/2], with the rate r of `scheme`.
     public let cfl: Double
     /// Optional upper bound on Δt.
     public let maximumStep: Double?
 
+    /// Time discretization.
+    public let scheme: TimeScheme
+
     private let operators: FluxOperators
+    private let semiLagrangian: SemiLagrangianOperators
     private var cached: (density: [Double], fluxes: FaceFluxes)?
     private var delta: [Double]
     private var increment: [Double]
@@ -93,7 +110,13 @@ public final class ContinuityStepper {
     /// the step fails.
     static let maximumRejections = 30
 
-    public init(velocity: VelocityField, cfl: Double = 0.5, maximumStep: Double? = nil) throws {
+    /// Creates a stepper for `velocity` with Δt = cfl / r (r the Courant rate
+    /// of `scheme`), capped by `maximumStep` (model time units).
+    ///
+    /// - Throws: `StepperError.Kind.invalidInput` when cfl is outside (0, 1/2]
+    ///   or `maximumStep` is not positive and finite.
+    public init(velocity: VelocityField, cfl: Double = 0.5, maximumStep: Double? = nil,
+                scheme: TimeScheme = .fluxFormSemiLagrangian) throws {
         guard cfl > 0, cfl <= ContinuityStepper.positivityCourant else {
             throw StepperError(.invalidInput, step: 0, time: 0,
                                detail: "cfl = \(cfl) is out of range: positivity needs 0 < cfl <= 0.5")
@@ -106,7 +129,9 @@ public final class ContinuityStepper {
         self.velocity = velocity
         self.cfl = cfl
         self.maximumStep = maximumStep
+        self.scheme = scheme
         self.operators = FluxOperators(grid: velocity.grid)
+        self.semiLagrangian = SemiLagrangianOperators(grid: velocity.grid)
         self.delta = [Double](repeating: 0, count: velocity.grid.cellCount)
         self.increment = [Double](repeating: 0, count: velocity.grid.cellCount)
     }
@@ -145,7 +170,11 @@ public final class ContinuityStepper {
     private func takeStep(from state: DensityState, endTime: Double) throws -> (DensityState, StepReport) {
         let stepNumber = state.step + 1
         let initialFluxes = try evaluate(state.density, step: stepNumber, time: state.time)
-        let rate = courantRate(initialFluxes)
+        let rate: Double
+        switch scheme {
+        case .fluxFormSemiLagrangian: rate = semiLagrangian.courantRate(initialFluxes)
+        case .methodOfLines: rate = courantRate(initialFluxes)
+        }
         var dt = rate > 0 ? cfl / rate : Double.infinity
         if let maximumStep { dt = min(dt, maximumStep) }
         let remaining = endTime - state.time
@@ -164,15 +193,14 @@ public final class ContinuityStepper {
                                    detail: "Δt = \(dt) no longer advances t; the velocity is too large for the grid")
             }
             do {
-                var density = state.density
-                try rungeKutta3(&density, first: initialFluxes, step: stepNumber, time: state.time) { rho, fluxes, out in
-                    if self.velocity.isDensityDependent,
-                       dt * self.courantRate(fluxes) > ContinuityStepper.positivityCourant {
-                        throw CourantExceeded()
-                    }
-                    self.operators.addMeridional(density: rho, fluxes: fluxes.meridional, dt: dt,
-                                                 halfSlope: &self.delta, increment: &out)
-                    self.applyZonal(density: rho, fluxes: fluxes.zonal, dt: dt, increment: &out)
+                let density: [Double]
+                switch scheme {
+                case .fluxFormSemiLagrangian:
+                    density = try semiLagrangianStep(state.density, initial: initialFluxes, dt: dt,
+                                                     step: stepNumber, time: state.time)
+                case .methodOfLines:
+                    density = try methodOfLinesStep(state.density, initial: initialFluxes, dt: dt,
+                                                    step: stepNumber, time: state.time)
                 }
                 let time = lands ? endTime : state.time + dt
                 let next = DensityState(time: time, step: stepNumber, density: density)
@@ -198,6 +226,46 @@ public final class ContinuityStepper {
     }
 
     private struct CourantExceeded: Error {}
+
+    /// Largest Δt·r of the flux-form semi-Lagrangian step (r from
+    /// `SemiLagrangianOperators.courantRate`): meridional departure regions
+    /// must stay inside their upwind cells.
+    static let semiLagrangianCourantLimit = 1.0
+
+    /// Takes one flux-form semi-Lagrangian step from `density`. A prescribed field
+    /// uses its fixed fluxes. A density-dependent field uses the fluxes at
+    /// the midpoint predictor ρ* = S(ρⁿ; U(ρⁿ), Δt/2), with S the FFSL step,
+    /// so ρⁿ⁺¹ = S(ρⁿ; U(ρ*), Δt) is second order in time.
+    private func semiLagrangianStep(_ density: [Double], initial: FaceFluxes, dt: Double,
+                                    step: Int, time: Double) throws -> [Double] {
+        guard velocity.isDensityDependent else {
+            return semiLagrangian.advance(density, fluxes: initial, dt: dt)
+        }
+        let predictor = semiLagrangian.advance(density, fluxes: initial, dt: 0.5 * dt)
+        try checkDensity(predictor, step: step, time: time)
+        let midpoint = try evaluate(predictor, step: step, time: time + 0.5 * dt)
+        if dt * semiLagrangian.courantRate(midpoint) > ContinuityStepper.semiLagrangianCourantLimit {
+            throw CourantExceeded()
+        }
+        return semiLagrangian.advance(density, fluxes: midpoint, dt: dt)
+    }
+
+    /// Takes one SSP-RK3 step from `density`. A density-dependent field that
+    /// breaks the positivity bound at a stage throws `CourantExceeded`.
+    private func methodOfLinesStep(_ density: [Double], initial: FaceFluxes, dt: Double,
+                                   step: Int, time: Double) throws -> [Double] {
+        var result = density
+        try rungeKutta3(&result, first: initial, step: step, time: time) { rho, fluxes, out in
+            if self.velocity.isDensityDependent,
+               dt * self.courantRate(fluxes) > ContinuityStepper.positivityCourant {
+                throw CourantExceeded()
+            }
+            self.operators.addMeridional(density: rho, fluxes: fluxes.meridional, dt: dt,
+                                         halfSlope: &self.delta, increment: &out)
+            self.applyZonal(density: rho, fluxes: fluxes.zonal, dt: dt, increment: &out)
+        }
+        return result
+    }
 
     /// Largest Courant rate r = max_i (r_M,i + r_Z,i), so that a forward-Euler
     /// stage of length Δt keeps ρ ≥ 0 when Δt·r ≤ 1/2.
@@ -318,4 +386,15 @@ public final class ContinuityStepper {
                    minimumDensity: state.density.min() ?? 0, maximumDensity: state.density.max() ?? 0,
                    energy: energy, rejectedAttempts: rejected)
     }
+}
+
+/// Time discretization of `ContinuityStepper`.
+public enum TimeScheme: Sendable {
+    /// Lin–Rood flux-form semi-Lagrangian step (one step per Δt, zonal
+    /// Courant numbers above one allowed), with a midpoint predictor for
+    /// density-dependent fields.
+    case fluxFormSemiLagrangian
+    /// Method of lines with three-stage SSP Runge–Kutta. Its Δt is bounded by
+    /// the zonal Courant number of every ring, including the polar ones.
+    case methodOfLines
 }

@@ -55,11 +55,9 @@ struct FluxOperators {
         return 0
     }
 
-    /// Adds to `increment` the meridional flux increments Δt·(inflow − outflow)/area
-    /// of `density` through the interior ring faces.
-    func addMeridional(density rho: [Double], fluxes: [Double], dt: Double,
-                       halfSlope delta: inout [Double], increment: inout [Double]) {
-        precondition(rho.count == nlat * nlon && increment.count == rho.count && delta.count == rho.count)
+    /// Writes the limited meridional half-slopes of `rho` into `delta`
+    /// (zero in the polar rings).
+    func meridionalHalfSlopes(_ rho: [Double], into delta: inout [Double]) {
         rho.withUnsafeBufferPointer { r in
             delta.withUnsafeMutableBufferPointer { d in
                 for k in 0..<nlon {
@@ -79,6 +77,14 @@ struct FluxOperators {
                 }
             }
         }
+    }
+
+    /// Adds to `increment` the meridional flux increments Δt·(inflow − outflow)/area
+    /// of `density` through the interior ring faces.
+    func addMeridional(density rho: [Double], fluxes: [Double], dt: Double,
+                       halfSlope delta: inout [Double], increment: inout [Double]) {
+        precondition(rho.count == nlat * nlon && increment.count == rho.count && delta.count == rho.count)
+        meridionalHalfSlopes(rho, into: &delta)
         rho.withUnsafeBufferPointer { r in
             delta.withUnsafeBufferPointer { d in
                 fluxes.withUnsafeBufferPointer { u in

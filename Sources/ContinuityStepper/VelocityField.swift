@@ -35,7 +35,10 @@ public struct FaceFluxes: Sendable {
 ///
 /// A field that does not depend on the density (`isDensityDependent ==
 /// false`) is evaluated once, and the stepper reuses its fluxes. A
-/// density-dependent field is evaluated again at every Runge–Kutta stage.
+/// density-dependent field is evaluated again at every Runge–Kutta stage
+/// (`TimeScheme.methodOfLines`) or at the midpoint predictor and the end of
+/// each step (`TimeScheme.fluxFormSemiLagrangian`). The evaluation at the
+/// end of a step is reused at the start of the next.
 public protocol VelocityField {
     /// Grid whose faces the fluxes refer to.
     var grid: SphereGrid { get }

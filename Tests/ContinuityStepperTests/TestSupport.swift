@@ -89,10 +89,10 @@ struct RotationResult {
 
 /// Runs one revolution of solid-body rotation and compares with the start.
 func runRotation(nlat: Int, profile: RotationProfile, alpha: Double, cfl: Double = 0.5,
-                 endTime: Double = 1) throws -> RotationResult {
+                 endTime: Double = 1, scheme: TimeScheme = .fluxFormSemiLagrangian) throws -> RotationResult {
     let grid = try SphereGrid(nlat: nlat)
     let field = try LinearVelocityField.rotation(grid: grid, angularVelocity: williamsonAngularVelocity(alpha: alpha))
-    let stepper = try ContinuityStepper(velocity: field, cfl: cfl)
+    let stepper = try ContinuityStepper(velocity: field, cfl: cfl, scheme: scheme)
     let initial = cellAverages(grid, profile.value)
     var state = DensityState(density: initial)
     let mass0 = grid.integrate(initial)
