@@ -62,7 +62,9 @@ public final class DensityRun {
         let stepper: ContinuityStepper
         do {
             stepper = try ContinuityStepper(velocity: source.field, cfl: config.density.cfl,
-                                            maximumStep: config.density.maximumStep)
+                                            maximumStep: config.density.maximumStep,
+                                            scheme: config.density.scheme == "method-of-lines"
+                                                ? .methodOfLines : .fluxFormSemiLagrangian)
         } catch let error as StepperError {
             throw ConfigError("density: \(error.detail)")
         }
@@ -82,7 +84,7 @@ public final class DensityRun {
         log.line("meanfield \(MeanFieldCommand.version): run \(config.name)")
         log.line("  grid \(config.density.gridName): \(grid.nlat) rings × \(grid.nlon) longitudes, \(grid.cellCount) cells, degree ≤ \(grid.maximumDegree)")
         log.line("  model: β = \(config.model.beta), normalization \(config.model.normalization), velocity \(source.description)")
-        log.line("  time: end \(config.time.end), \(config.time.snapshots.count) snapshots, cfl \(config.density.cfl)\(config.density.maximumStep.map { ", max_dt \($0)" } ?? "")")
+        log.line("  time: end \(config.time.end), \(config.time.snapshots.count) snapshots, cfl \(config.density.cfl), scheme \(config.density.scheme)\(config.density.maximumStep.map { ", max_dt \($0)" } ?? "")")
         log.line("  output: \(outputDirectory.path)")
         for warning in source.warnings { log.line("  warning: \(warning)") }
 
