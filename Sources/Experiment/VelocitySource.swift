@@ -4,21 +4,6 @@ import Foundation
 import LinearAlgebra
 import SphereGrid
 
-/// Connects the attention kernel to the finite-volume stepper.
-struct KernelAttentionSource: AttentionSource {
-    let kernel: AttentionKernel
-    let normalization: AttentionSample.Normalization
-    var grid: SphereGrid { kernel.grid }
-
-    func sample(density: [Double]) throws -> AttentionSample {
-        let evaluation = try kernel.evaluate(density: density)
-        return AttentionSample(normalization: normalization, logScale: evaluation.logScale,
-                               scaledDenominator: evaluation.scaledDenominator,
-                               scaledPotential: evaluation.scaledPotential,
-                               velocity: evaluation.velocity, energy: evaluation.energy)
-    }
-}
-
 /// The velocity field of a run, chosen by the config's `velocity` section,
 /// with what the runner needs besides face fluxes: cell-centre velocities
 /// for snapshots, kernel warnings and a description for logs.
@@ -45,8 +30,7 @@ struct VelocitySource {
             } catch let error as KernelError {
                 throw ConfigError("model: \(error)")
             }
-            let normalization: AttentionSample.Normalization = attention.normalization == .softmax ? .softmax : .none
-            field = AttentionVelocityField(source: KernelAttentionSource(kernel: kernel, normalization: normalization))
+            field = AttentionVelocityField(source: kernel)
             kernelPath = kernel.resolvedPath.rawValue
             warnings = kernel.warnings
             description = "attention (\(kernel.resolvedPath.rawValue) kernel)"
