@@ -8,9 +8,9 @@ import Particles
 /// the interpreter in `.venv/bench` of the repository that contains the
 /// current directory. Returns a Markdown table of median wall times.
 ///
-/// Columns: "ours" runs blocks on 2 threads with single-threaded OpenBLAS
-/// (the default); "ours, threaded BLAS" runs blocks on 1 thread with 2
-/// OpenBLAS threads; ratio is NumPy time / "ours" time.
+/// Columns: "ours" runs blocks on 2 threads with single-threaded OpenBLAS,
+/// the default on 2 cores. "ours, threaded BLAS" runs blocks on 1 thread
+/// with 2 OpenBLAS threads. The ratio is NumPy time / "ours" time.
 public func runParticleBenchmark() -> String {
     let cases: [(n: Int, d: Int)] = [(1000, 3), (1000, 16), (4000, 3), (4000, 16), (16000, 3), (16000, 16)]
     let numpy = NumPyParticleRunner()
