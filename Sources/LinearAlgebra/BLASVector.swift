@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Number of threads OpenBLAS currently uses inside each call.
+/// Returns the number of threads OpenBLAS currently uses inside each call.
 public func blasThreadCount() -> Int {
     Int(openblas_get_num_threads())
 }

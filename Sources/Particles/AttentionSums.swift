@@ -8,22 +8,23 @@ import LinearAlgebra
 /// the energy all follow from these two.
 struct AttentionSums {
     var logRowSums: [Double]
-    /// Row-major n×d; empty when only the row sums were requested.
+    /// Row-major n×d, or empty when only the row sums were requested.
     var averages: [Double]
 }
 
 extension ParticleModel {
     /// Computes `AttentionSums` of `positions` (n×d row-major) through BLAS.
     ///
-    /// With QX = β X Qᵀ, KX = X Kᵀ and VX = X Vᵀ (n×d each), targets are
+    /// With QX = c β X Qᵀ, KX = X Kᵀ and VX = X Vᵀ (n×d each), targets are
     /// processed in blocks of b rows: scores S = (QX)_block (KX)ᵀ by dgemm,
     /// each row shifted by its own maximum before exponentiation so nothing
-    /// overflows, then averages = S (VX) by dgemm. Memory is O(n·d + b·n) per
+    /// overflows, then averages = S (VX) by dgemm. The factor c = 64 / ln 2
+    /// puts scores in the units of `exponentiateShifted`. Memory is O(n·d + b·n) per
     /// worker. Blocks run on `evaluation.workerCount` threads, each calling
-    /// single-threaded BLAS; the OpenBLAS thread count is restored afterwards.
+    /// single-threaded BLAS, and the OpenBLAS thread count is restored afterwards.
     func attentionSums(positions: [Double], count n: Int, includeAverages: Bool) -> AttentionSums {
         let d = dimension
-        let scaledQueries = transform(positions, count: n, by: query, scale: beta)
+        let scaledQueries = transform(positions, count: n, by: query, scale: beta * scoreScaleToBinary)
         let keys = transform(positions, count: n, by: key, scale: 1)
         let values = includeAverages ? transform(positions, count: n, by: value, scale: 1) : []
 
@@ -34,6 +35,8 @@ extension ParticleModel {
         var logRowSums = [Double](repeating: 0, count: n)
         var averages = [Double](repeating: 0, count: includeAverages ? n * d : 0)
 
+        // NOTE: the OpenBLAS thread count is process-wide, so BLAS calls made
+        // by other threads during this evaluation also run single-threaded.
         let previousBLASThreads = blasThreadCount()
         if workers > 1 { setBLASThreadCount(1) }
         defer { if workers > 1 { setBLASThreadCount(previousBLASThreads) } }
@@ -83,8 +86,8 @@ extension ParticleModel {
 
 /// Pointers shared by the workers of one evaluation. Workers write disjoint
 /// row ranges of `logRowSums` and `averages`. `values` and `averages` are nil
-/// when only row sums are needed; an empty array's base address is not nil
-/// and must not be written through.
+/// when only row sums are needed, because an empty array's base address is
+/// not nil and must not be written through.
 private struct BlockInputs: @unchecked Sendable {
     let queries: UnsafePointer<Double>
     let keys: UnsafePointer<Double>
@@ -110,11 +113,11 @@ private struct BlockInputs: @unchecked Sendable {
             for row in 0..<rows {
                 let scoreRow = scores + row * n
                 var maximum = rowMaximum(scoreRow, count: n)
-                // A row of NaN scores has no maximum; NaN then reaches the caller's checks.
+                // A row of NaN scores has no maximum, so NaN is passed on to the caller's checks.
                 if maximum == -.infinity { maximum = .nan }
                 let sum = exponentiateShifted(scoreRow, count: n, shift: maximum)
                 rowSums[row] = sum
-                logRowSums[firstRow + row] = maximum + log(sum)
+                logRowSums[firstRow + row] = maximum / scoreScaleToBinary + log(sum)
             }
             guard let values, let averages else { continue }
             let target = averages + firstRow * d

@@ -12,9 +12,10 @@ public struct TokenCluster: Sendable, Equatable {
 }
 
 extension Tokens {
-    /// Default clustering angle in radians. Tokens that attention has merged
-    /// sit far closer than this, while n tokens spread uniformly on S^2 are
-    /// about √(4π/n) apart (0.25 rad for n = 200).
+    /// Default clustering angle in radians. It is far below the spacing of
+    /// n tokens spread uniformly on S^2, about √(4π/n) (0.25 rad for
+    /// n = 200), and far above the spread of a cluster that softmax attention
+    /// with V = I has merged.
     public static let defaultClusterAngle = 0.05
 
     /// Groups the tokens by single linkage: i and j share a cluster when a

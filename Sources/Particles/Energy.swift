@@ -49,7 +49,7 @@ extension ParticleModel {
     }
 }
 
-/// log Σ_k e^{values_k}, shifted by the maximum; NaN if any value is NaN.
+/// Computes log Σ_k e^{values_k} shifted by the maximum, or NaN if any value is NaN.
 func logSumExp(_ values: [Double]) -> Double {
     guard let maximum = values.max() else { return -.infinity }
     if values.contains(where: { $0.isNaN }) { return .nan }

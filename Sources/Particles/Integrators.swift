@@ -3,7 +3,7 @@ public enum Integrator: String, Sendable, CaseIterable {
     /// One Transformer layer per step, explicit Euler then renormalization:
     /// x_i ← normalize(x_i + h y_i) with y_i the unprojected attention term
     /// (`ParticleModel.attentionDrift(of:)`). Projecting y_i first would give a
-    /// different point at finite h; both agree to first order in h.
+    /// different point at finite h, though both agree to first order in h.
     case layer
     /// Classical fourth-order Runge–Kutta on dx_i/dt = P⊥(x_i) y_i in R^d,
     /// with P⊥(x) v = v − ⟨x, v⟩ x at the stage points, and every token
@@ -25,8 +25,9 @@ extension ParticleModel {
         return Tokens(unchecked: next, dimension: dimension)
     }
 
-    /// One step from `positions`, reusing the attention sums already computed
-    /// there. Returns renormalized positions, which may be non-finite.
+    /// Takes one step from `positions`, reusing the attention sums already
+    /// computed there, and returns the renormalized (possibly non-finite)
+    /// positions.
     func step(positions: [Double], sumsAtStart: AttentionSums, integrator: Integrator,
               stepSize h: Double) throws -> [Double] {
         let n = positions.count / dimension

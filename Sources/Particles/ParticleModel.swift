@@ -1,6 +1,7 @@
+import Foundation
 import LinearAlgebra
 
-/// How the attention weights of one token are normalized.
+/// Normalization of the attention weights of one token.
 public enum Normalization: String, Sendable, CaseIterable {
     /// SA: Z_i = Σ_j exp(β⟨x_i, A x_j⟩), as in a Transformer.
     case softmax
@@ -50,13 +51,17 @@ public struct EvaluationOptions: Sendable, Equatable {
     /// Maximum number of target rows per block. Each worker holds one block
     /// of `blockRows × n` scores.
     public var blockRows: Int
-    /// Upper bound on doubles in one worker's score block; large n shrinks
+    /// Upper bound on doubles in one worker's score block. Large n shrinks
     /// the block below `blockRows` to respect it.
     public var maximumBlockEntries: Int
-    /// Number of blocks processed concurrently, each with single-threaded BLAS.
+    /// Number of blocks processed concurrently, each with single-threaded
+    /// BLAS. With 1, blocks run in turn and BLAS keeps its own thread count.
     public var workerCount: Int
 
-    public init(blockRows: Int = 64, maximumBlockEntries: Int = 1 << 20, workerCount: Int = 2) {
+    /// Defaults: 64 rows, 2^18 doubles (2 MiB) per score block, one worker
+    /// per active processor.
+    public init(blockRows: Int = 64, maximumBlockEntries: Int = 1 << 18,
+                workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.blockRows = blockRows
         self.maximumBlockEntries = maximumBlockEntries
         self.workerCount = workerCount

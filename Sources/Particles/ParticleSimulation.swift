@@ -67,7 +67,7 @@ public final class ParticleSimulation {
                                         includeAverages: true)
     }
 
-    /// Diagnostics of the current state.
+    /// Computes the diagnostics of the current state.
     public func observe() throws -> StepObservation {
         let moments = try tokens.moments()
         return StepObservation(
@@ -111,8 +111,8 @@ public final class ParticleSimulation {
         }
     }
 
-    /// Number of layers from `startTime` to `target`, or an error when the
-    /// target is off the grid t0 + k h.
+    /// Returns the number of layers from `startTime` to `target`, or throws
+    /// when the target is off the grid t0 + k h.
     private func layerIndex(of target: Double) throws -> Int {
         let exact = (target - startTime) / stepSize
         let rounded = exact.rounded()

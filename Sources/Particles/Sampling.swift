@@ -5,7 +5,7 @@ public enum TokenDistribution: Sendable, Equatable {
     /// Uniform on the sphere: normalized standard Gaussian vectors.
     case uniform
     /// Von Mises–Fisher with density ∝ exp(κ⟨μ, x⟩). The mean direction is
-    /// normalized; κ = 0 is the uniform law.
+    /// normalized, and κ = 0 is the uniform law.
     case vonMisesFisher(meanDirection: [Double], concentration: Double)
     /// Each token picks a component with probability proportional to its
     /// weight, then draws from it.
@@ -120,7 +120,9 @@ private func uniformPoint(dimension: Int, using generator: inout SeededGenerator
     }
 }
 
-/// Wood's (1994) rejection sampler for the von Mises–Fisher law on S^{d−1}.
+/// Draws from the von Mises–Fisher law on S^{d−1} by the rejection sampler of
+/// A. T. A. Wood, "Simulation of the von Mises Fisher distribution",
+/// Communications in Statistics – Simulation and Computation 23 (1994).
 ///
 /// The component w = ⟨x, μ⟩ has density ∝ e^{κw} (1 − w²)^{(d−3)/2}. With
 /// b = (d−1) / (2κ + √(4κ² + (d−1)²)), x0 = (1−b)/(1+b) and

@@ -46,7 +46,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return radius * cos(angle)
     }
 
-    /// Gamma(shape, 1) deviate by Marsaglia and Tsang (2000); shapes below 1
+    /// Gamma(shape, 1) deviate by Marsaglia and Tsang (2000). Shapes below 1
     /// use Gamma(shape + 1) · U^(1/shape).
     public mutating func nextGamma(shape: Double) -> Double {
         precondition(shape > 0, "gamma shape must be positive")

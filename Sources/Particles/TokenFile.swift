@@ -17,8 +17,9 @@ extension Tokens {
 
     /// Parses CSV text with one token per row and d comma-separated numbers.
     ///
-    /// Lines end at \n, \r\n or \r, and blank lines are skipped. The first non-blank line is a header when any
-    /// of its fields is not a number. d is `dimension` when given, otherwise
+    /// Lines end at \n, \r\n or \r, and blank lines are skipped. The first
+    /// non-blank line is a header when any of its fields is not a number.
+    /// d is `dimension` when given, otherwise
     /// the column count of the first data row, and must be at least 2. Each
     /// row is scaled to unit length. Throws `ParticleError.invalidCSV` with the
     /// 1-based line number for a wrong column count, a field that is not a

@@ -38,6 +38,7 @@ extension ParticleModel {
             let scale = exp(logScale)
             for k in 0..<d {
                 let term = result[i * d + k]
+                if term == 0 { continue }
                 // exp(logScale) can overflow while the product still fits.
                 let value = scale.isFinite ? term * scale : term * exp(logScale - 700) * exp(700)
                 guard value.isFinite || term.isNaN else {

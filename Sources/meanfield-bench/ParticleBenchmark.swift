@@ -8,11 +8,13 @@ import Particles
 /// the interpreter in `.venv/bench` of the repository that contains the
 /// current directory. Returns a Markdown table of median wall times.
 ///
-/// Columns: "ours" runs blocks on 2 threads with single-threaded OpenBLAS
-/// (the default); "ours, threaded BLAS" runs blocks on 1 thread with 2
-/// OpenBLAS threads; ratio is NumPy time / "ours" time.
+/// Columns: "ours" runs blocks on 2 threads with single-threaded OpenBLAS,
+/// the default on 2 cores. "ours, threaded BLAS" runs blocks on 1 thread
+/// with 2 OpenBLAS threads. The ratio is NumPy time / "ours" time.
 public func runParticleBenchmark() -> String {
     let cases: [(n: Int, d: Int)] = [(1000, 3), (1000, 16), (4000, 3), (4000, 16), (16000, 3), (16000, 16)]
+    let originalBLASThreads = blasThreadCount()
+    defer { setBLASThreadCount(originalBLASThreads) }
     let numpy = NumPyParticleRunner()
     var lines = [
         "| n | d | ours (ms) | ours, threaded BLAS (ms) | NumPy (ms) | NumPy / ours |",
@@ -39,7 +41,6 @@ public func runParticleBenchmark() -> String {
         }
         lines.append("| \(n) | \(d) | \(format(ours)) | \(format(threaded)) | \(referenceText) | \(ratioText) |")
     }
-    setBLASThreadCount(2)
     let header = "Particle velocity, softmax, β = 1, Q = K = V = I; median wall time of "
         + "3 (n = 16000) or 7 runs after one warm-up.\n\n"
     return header + (lines + notes.map { "\nNote: \($0)" }).joined(separator: "\n")
@@ -124,7 +125,7 @@ private struct NumPyParticleRunner {
         do {
             try process.run()
         } catch {
-            return .failure(BenchmarkFailure(message: "could not start \(python.path): \(error)"))
+            return .failure(BenchmarkFailure(message: "failed to start \(python.path): \(error)"))
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
@@ -133,7 +134,7 @@ private struct NumPyParticleRunner {
         guard process.terminationStatus == 0, let milliseconds = Double(text) else {
             let detail = String(decoding: errorData, as: UTF8.self).split(separator: "\n").last ?? ""
             return .failure(BenchmarkFailure(
-                message: "exit status \(process.terminationStatus), output \"\(text)\" \(detail)"))
+                message: "the script failed with exit status \(process.terminationStatus) and output \"\(text)\" \(detail)"))
         }
         return .success(milliseconds)
     }
