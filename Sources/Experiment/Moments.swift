@@ -32,18 +32,6 @@ public struct MomentSummary: Equatable {
         firstMoment = first
         let values = try symmetricEigenvalues(of: second, order: 3).reversed().map { max($0, 0) }
         secondMomentEigenvalues = values
-        effectiveRank = MomentSummary.effectiveRank(of: values)
-    }
-
-    /// exp(−Σ p log p) of non-negative eigenvalues, with 0 log 0 = 0.
-    public static func effectiveRank(of eigenvalues: [Double]) -> Double {
-        let total = eigenvalues.reduce(0, +)
-        guard total > 0 else { return 0 }
-        var entropy = 0.0
-        for value in eigenvalues where value > 0 {
-            let p = value / total
-            entropy -= p * log(p)
-        }
-        return exp(entropy)
+        effectiveRank = LinearAlgebra.effectiveRank(eigenvalues: values)
     }
 }

@@ -20,15 +20,7 @@ public struct TokenMoments: Sendable, Equatable {
     /// (one point or an antipodal pair), 2 on a great circle and d for a
     /// spread state.
     public var effectiveRank: Double {
-        let clipped = secondMomentEigenvalues.map { max($0, 0) }
-        let total = clipped.reduce(0, +)
-        guard total > 0 else { return 0 }
-        var entropy = 0.0
-        for value in clipped where value > 0 {
-            let p = value / total
-            entropy -= p * log(p)
-        }
-        return exp(entropy)
+        LinearAlgebra.effectiveRank(eigenvalues: secondMomentEigenvalues)
     }
 }
 
