@@ -129,7 +129,7 @@ public enum MeanFieldCommand {
             let folder = outputFolder(for: config, parent: parsed.output)
             let log = ProgressLog(quiet: parsed.quiet)
             do {
-                let summary = try DensityRun(config: config, outputDirectory: folder, log: log).execute()
+                let summary = try ExperimentRun(config: config, outputDirectory: folder, log: log).execute()
                 print(summary.line)
             } catch let failure as RunFailure {
                 print(failure.summaryLine)

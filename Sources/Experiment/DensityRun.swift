@@ -39,11 +39,23 @@ public final class DensityRun {
     public let outputDirectory: URL
     let log: ProgressLog
 
+    let settings: DensitySettings
     /// Replaces the velocity of the config; tests use it to inject failures.
     var velocityOverride: VelocityField?
+    /// Densities at the snapshot times, in order, kept for comparisons.
+    private(set) var snapshots: [(time: Double, density: [Double])] = []
+    /// The grid of the run, once `execute` has built it.
+    private(set) var grid: SphereGrid?
+    /// Diagnostics of every step, row 0 the initial state.
+    let table = DiagnosticsTable()
+    /// What run.json records; set once `execute` has built the solver.
+    private(set) var record: RunRecord?
 
+    /// - Precondition: the config has a density section.
     public init(config: RunConfig, outputDirectory: URL, log: ProgressLog) {
+        precondition(config.density != nil, "DensityRun needs a density section")
         self.config = config
+        self.settings = config.density!
         self.outputDirectory = outputDirectory
         self.log = log
     }
@@ -56,14 +68,15 @@ public final class DensityRun {
     public func execute() throws -> RunSummary {
         let startDate = Date()
         let grid = try makeGrid()
+        self.grid = grid
         let density = try InitialDensity.build(config.initial, grid: grid)
         var source = try VelocitySource(config: config, grid: grid)
         if let velocityOverride { source = VelocitySource(field: velocityOverride, description: "injected") }
         let stepper: ContinuityStepper
         do {
-            stepper = try ContinuityStepper(velocity: source.field, cfl: config.density.cfl,
-                                            maximumStep: config.density.maximumStep,
-                                            scheme: config.density.scheme == "method-of-lines"
+            stepper = try ContinuityStepper(velocity: source.field, cfl: settings.cfl,
+                                            maximumStep: settings.maximumStep,
+                                            scheme: settings.scheme == "method-of-lines"
                                                 ? .methodOfLines : .fluxFormSemiLagrangian)
         } catch let error as StepperError {
             throw ConfigError("density: \(error.detail)")
@@ -76,15 +89,15 @@ public final class DensityRun {
         }
         let centres = grid.cellCentres()
         let areas = grid.cellAreas()
-        let diagnostics = DiagnosticsTable()
-        var record = RunRecord(config: config, grid: grid, source: source, startDate: startDate)
+        let diagnostics = table
+        record = RunRecord(config: config, grid: grid, source: source, startDate: startDate)
         var lastSnapshot: String?
         var state = DensityState(density: density)
 
         log.line("meanfield \(MeanFieldCommand.version): run \(config.name)")
-        log.line("  grid \(config.density.gridName): \(grid.nlat) rings × \(grid.nlon) longitudes, \(grid.cellCount) cells, degree ≤ \(grid.maximumDegree)")
+        log.line("  grid \(settings.gridName): \(grid.nlat) rings × \(grid.nlon) longitudes, \(grid.cellCount) cells, degree ≤ \(grid.maximumDegree)")
         log.line("  model: β = \(config.model.beta), normalization \(config.model.normalization), velocity \(source.description)")
-        log.line("  time: end \(config.time.end), \(config.time.snapshots.count) snapshots, cfl \(config.density.cfl), scheme \(config.density.scheme)\(config.density.maximumStep.map { ", max_dt \($0)" } ?? "")")
+        log.line("  time: end \(config.time.end), \(config.time.snapshots.count) snapshots, cfl \(settings.cfl), scheme \(settings.scheme)\(settings.maximumStep.map { ", max_dt \($0)" } ?? "")")
         log.line("  output: \(outputDirectory.path)")
         for warning in source.warnings { log.line("  warning: \(warning)") }
 
@@ -92,9 +105,9 @@ public final class DensityRun {
             let failure = RunFailure(name: config.name, reason: reason, step: state.step, time: state.time,
                                      lastSnapshot: lastSnapshot, directory: outputDirectory,
                                      isOutputFailure: isOutputFailure)
-            record.finish(status: "failed", steps: state.step, time: state.time, failure: failure)
-            try? diagnostics.write(to: output)
-            _ = try? output.write(record.json(), to: "run.json")
+            record?.finish(status: "failed", steps: state.step, time: state.time, failure: failure)
+            _ = try? diagnostics.write(to: output)
+            _ = try? output.write(record!.json(), to: "run.json")
             return failure
         }
 
@@ -113,10 +126,11 @@ public final class DensityRun {
                                           density: state.density, velocity: velocity), to: name)
             try diagnostics.write(to: output)
             lastSnapshot = name
+            snapshots.append((state.time, state.density))
         }
 
         do {
-            try output.write(record.json(), to: "run.json")
+            try output.write(record!.json(), to: "run.json")
             try writeSnapshot()
             try observe(try stepper.report(for: state), state.density)
             try diagnostics.write(to: output)
@@ -141,8 +155,8 @@ public final class DensityRun {
             throw fail("\(error)")
         }
 
-        record.finish(status: "completed", steps: state.step, time: state.time, failure: nil)
-        do { try output.write(record.json(), to: "run.json") } catch let error as OutputError {
+        record?.finish(status: "completed", steps: state.step, time: state.time, failure: nil)
+        do { try output.write(record!.json(), to: "run.json") } catch let error as OutputError {
             throw fail(error.message, output: true)
         }
         let rows = diagnostics.rows
@@ -158,7 +172,7 @@ public final class DensityRun {
     }
 
     private func makeGrid() throws -> SphereGrid {
-        do { return try config.density.grid.makeGrid() } catch let error as GridError {
+        do { return try settings.grid.makeGrid() } catch let error as GridError {
             throw ConfigError("density.grid: \(error.message)")
         }
     }

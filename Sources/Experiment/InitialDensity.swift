@@ -29,7 +29,8 @@ enum InitialDensity {
             }
             return density
         case .vonMisesFisher(let mean, let kappa):
-            return grid.cellCentres().map { vonMisesFisherDensity(at: $0, mean: mean, kappa: kappa) }
+            let direction = SIMD3(mean[0], mean[1], mean[2])
+            return grid.cellCentres().map { vonMisesFisherDensity(at: $0, mean: direction, kappa: kappa) }
         case .mixture(let components):
             var density = [Double](repeating: 0, count: grid.cellCount)
             for component in components {

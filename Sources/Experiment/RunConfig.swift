@@ -1,53 +1,99 @@
 import Foundation
 import LinearAlgebra
+import Particles
 import SphereGrid
 
-/// A matrix of the model as a config gives it: `"identity"`, a number c
-/// (meaning c·I) or a 3×3 list of rows.
-func parseMatrix3(_ value: Any, key: String, in object: ConfigObject) throws -> Matrix3 {
-    if let name = value as? String {
-        guard name == "identity" else {
-            throw ConfigError("\(object.keyPath(key)) = \"\(name)\" is not supported: use \"identity\", a number c (for c·I) or a 3×3 list of rows")
+/// A matrix of the model as a config gives it.
+public enum MatrixSpecification: Equatable {
+    case identity
+    /// c·I.
+    case scaled(Double)
+    /// Row-major d×d entries.
+    case explicit([Double])
+    /// Entries i.i.d. normal with mean 0 and variance 1/d, from a seeded generator.
+    case random(seed: UInt64)
+
+    static let accepted = "\"identity\", a number c (for c·I), a d×d list of rows, \"random\" or { \"kind\": \"random\", \"seed\": s }"
+
+    /// Reads a matrix for dimension d. `defaultSeed` serves the plain "random" form.
+    static func parse(_ value: Any, key: String, in object: ConfigObject, dimension d: Int,
+                      defaultSeed: UInt64) throws -> MatrixSpecification {
+        if let name = value as? String {
+            switch name {
+            case "identity": return .identity
+            case "random": return .random(seed: defaultSeed)
+            default:
+                throw ConfigError("\(object.keyPath(key)) = \"\(name)\" is not supported: use \(accepted)")
+            }
         }
-        return .identity
+        if !isJSONBoolean(value), value is NSNumber {
+            return .scaled(try object.number(key, value: value))
+        }
+        if let dictionary = value as? [String: Any] {
+            let inner = ConfigObject(dictionary, path: object.keyPath(key))
+            _ = try inner.string("kind", allowed: ["random"])
+            let seed = try inner.optionalInteger("seed", in: 0...Int(Int32.max)) ?? Int(defaultSeed)
+            try inner.rejectUnknownKeys()
+            return .random(seed: UInt64(seed))
+        }
+        guard let rows = value as? [Any], rows.count == d else {
+            throw ConfigError("\(object.keyPath(key)) = \(ConfigObject.describe(value)) is not a \(d)×\(d) matrix: use \(accepted)")
+        }
+        var entries: [Double] = []
+        for (index, row) in rows.enumerated() {
+            entries += try object.doubleArray("\(key)[\(index)]", value: row, count: d)
+        }
+        return .explicit(entries)
     }
-    if !isJSONBoolean(value), value is NSNumber {
-        return .scaledIdentity(try object.number(key, value: value))
+
+    /// Row-major d×d entries.
+    func entries(dimension d: Int) throws -> [Double] {
+        switch self {
+        case .identity: return try MatrixSource.identity.matrix(dimension: d, name: "identity")
+        case .scaled(let c):
+            return (0..<(d * d)).map { $0 % (d + 1) == 0 ? c : 0 }
+        case .explicit(let entries): return entries
+        case .random(let seed): return try MatrixSource.random(seed: seed).matrix(dimension: d, name: "random")
+        }
     }
-    guard let rows = value as? [Any], rows.count == 3 else {
-        throw ConfigError("\(object.keyPath(key)) = \(ConfigObject.describe(value)) is not a 3×3 matrix: use \"identity\", a number c (for c·I) or [[a, b, c], [d, e, f], [g, h, i]]")
+
+    /// The 3×3 matrix, for models on S^2.
+    func matrix3() throws -> Matrix3 {
+        Matrix3(entries: try entries(dimension: 3))
     }
-    var entries: [Double] = []
-    for (index, row) in rows.enumerated() {
-        entries += try object.doubleArray("\(key)[\(index)]", value: row, count: 3)
-    }
-    return Matrix3(entries: entries)
 }
 
-/// The attention model of a run on S^2.
+/// The attention model of a run.
 public struct ModelConfig: Equatable {
+    /// Tokens live on S^{d−1} in R^d.
     public var dimension: Int
     public var beta: Double
     public var normalization: String
-    public var query: Matrix3
-    public var key: Matrix3
-    public var value: Matrix3
+    public var query: MatrixSpecification
+    public var key: MatrixSpecification
+    public var value: MatrixSpecification
 
     static let normalizations = ["softmax", "none"]
 
     static func parse(_ object: ConfigObject) throws -> ModelConfig {
-        let dimension = try object.optionalInteger("dimension", in: 3...3,
-            rangeText: "3 (tokens on S^2; other dimensions are not supported yet)") ?? 3
+        let dimension = try object.optionalInteger("dimension", in: 2...1024,
+            rangeText: "an integer from 2 to 1024 (tokens on S^{d−1})") ?? 3
         let beta = try object.double("beta", in: 0...1e4, rangeText: "a number in (0, 10000]", excludingLower: true)
         let normalization = try object.string("normalization", allowed: normalizations)
-        func matrix(_ key: String) throws -> Matrix3 {
+        func matrix(_ key: String, seed: UInt64) throws -> MatrixSpecification {
             guard let value = object.anyValue(key) else { return .identity }
-            return try parseMatrix3(value, key: key, in: object)
+            return try MatrixSpecification.parse(value, key: key, in: object, dimension: dimension, defaultSeed: seed)
         }
         let model = ModelConfig(dimension: dimension, beta: beta, normalization: normalization,
-                                query: try matrix("query"), key: try matrix("key"), value: try matrix("value"))
+                                query: try matrix("query", seed: 1), key: try matrix("key", seed: 2),
+                                value: try matrix("value", seed: 3))
         try object.rejectUnknownKeys()
         return model
+    }
+
+    /// Q, K, V as 3×3 matrices, for models on S^2.
+    func matrices3() throws -> (query: Matrix3, key: Matrix3, value: Matrix3) {
+        (try query.matrix3(), try key.matrix3(), try value.matrix3())
     }
 }
 
@@ -55,11 +101,12 @@ public struct ModelConfig: Equatable {
 public indirect enum InitialCondition: Equatable {
     /// ρ = (1 + amplitude · f)/(4π), f a random degree-`degree` harmonic with max |f| = 1 on the grid.
     case uniform(perturbation: Perturbation?)
-    /// ρ ∝ exp(κ⟨μ, x⟩).
-    case vonMisesFisher(mean: SIMD3<Double>, kappa: Double)
+    /// ρ ∝ exp(κ⟨μ, x⟩), μ a unit vector of the model's dimension.
+    case vonMisesFisher(mean: [Double], kappa: Double)
     /// Σ weight_k ρ_k with weights summing to 1.
     case mixture([MixtureComponent])
-    /// A density snapshot written earlier (`density/t=….csv`) on the same grid.
+    /// A density snapshot written earlier (`density/t=….csv`) on the same
+    /// grid, or, for a particles-only run, a file of tokens (one row each).
     case csv(path: String)
 
     public struct Perturbation: Equatable {
@@ -75,7 +122,8 @@ public indirect enum InitialCondition: Equatable {
 
     static let kinds = ["uniform", "von-mises-fisher", "mixture", "csv"]
 
-    static func parse(_ object: ConfigObject, configDirectory: URL?, allowMixture: Bool = true) throws -> InitialCondition {
+    static func parse(_ object: ConfigObject, configDirectory: URL?, dimension: Int,
+                      allowMixture: Bool = true) throws -> InitialCondition {
         let kind = try object.string("kind", allowed: allowMixture ? kinds : kinds.filter { $0 != "mixture" })
         let condition: InitialCondition
         switch kind {
@@ -94,15 +142,15 @@ public indirect enum InitialCondition: Equatable {
             condition = .uniform(perturbation: perturbation)
         case "von-mises-fisher":
             guard let meanValue = object.anyValue("mean") else {
-                throw ConfigError("\(object.keyPath("mean")) is missing: give the mean direction as [x, y, z]")
+                throw ConfigError("\(object.keyPath("mean")) is missing: give the mean direction as a list of \(dimension) numbers")
             }
-            let mean = try object.doubleArray("mean", value: meanValue, count: 3)
-            let norm = (mean[0] * mean[0] + mean[1] * mean[1] + mean[2] * mean[2]).squareRoot()
+            let mean = try object.doubleArray("mean", value: meanValue, count: dimension)
+            let norm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
             guard norm > 0 else {
-                throw ConfigError("\(object.keyPath("mean")) = [0, 0, 0] has no direction: give a nonzero vector (it is normalized)")
+                throw ConfigError("\(object.keyPath("mean")) is the zero vector: give a nonzero direction (it is normalized)")
             }
             let kappa = try object.double("kappa", in: 0...1e4, rangeText: "a concentration in [0, 10000]")
-            condition = .vonMisesFisher(mean: SIMD3(mean[0], mean[1], mean[2]) / norm, kappa: kappa)
+            condition = .vonMisesFisher(mean: mean.map { $0 / norm }, kappa: kappa)
         case "mixture":
             guard let list = try object.optionalArray("components"), !list.isEmpty else {
                 throw ConfigError("\(object.keyPath("components")) is missing or empty: give a list of { \"weight\": w, \"kind\": … } objects")
@@ -115,7 +163,8 @@ public indirect enum InitialCondition: Equatable {
                 }
                 let component = ConfigObject(dictionary, path: path)
                 let weight = try component.double("weight", in: 0...1, rangeText: "a weight in (0, 1]", excludingLower: true)
-                let inner = try InitialCondition.parse(component, configDirectory: configDirectory, allowMixture: false)
+                let inner = try InitialCondition.parse(component, configDirectory: configDirectory,
+                                                       dimension: dimension, allowMixture: false)
                 components.append(MixtureComponent(weight: weight, condition: inner))
             }
             let total = components.map(\.weight).reduce(0, +)
@@ -150,7 +199,8 @@ public enum VelocitySpecification: Equatable {
             guard let matrixValue = object.anyValue("matrix") else {
                 throw ConfigError("\(object.keyPath("matrix")) is missing: give B as a 3×3 list of rows")
             }
-            let matrix = try parseMatrix3(matrixValue, key: "matrix", in: object)
+            let matrix = try MatrixSpecification.parse(matrixValue, key: "matrix", in: object, dimension: 3,
+                                                       defaultSeed: 1).matrix3()
             let vector = try object.optionalDoubleArray("vector", count: 3) ?? [0, 0, 0]
             result = .linear(matrix: matrix, vector: SIMD3(vector[0], vector[1], vector[2]))
         } else {
@@ -268,12 +318,72 @@ public struct OutputSettings: Equatable {
     }
 }
 
+/// The finite token system of a run.
+public struct ParticleSettings: Equatable {
+    /// Token counts n; several counts repeat the particle side for each.
+    public var counts: [Int]
+    /// Seeds of the initial sample; each count runs once per seed.
+    public var seeds: [UInt64]
+    /// "layer" (explicit Euler then normalize: one Transformer layer per
+    /// step) or "rk4" (classical Runge–Kutta, normalized after each step).
+    public var integrator: String
+    /// Step size h: the layer step, or the RK4 step.
+    public var step: Double
+
+    static let maximumCount = 10_000_000
+
+    static func parse(_ object: ConfigObject, time: TimeSettings) throws -> ParticleSettings {
+        func integerList(single: String, list: String, range: ClosedRange<Int>, text: String) throws -> [Int]? {
+            let one = try object.optionalInteger(single, in: range, rangeText: text)
+            let many = try object.optionalArray(list)
+            if one != nil && many != nil {
+                throw ConfigError("\(object.keyPath(single)) and \(object.keyPath(list)) are both set: give one of them")
+            }
+            if let one { return [one] }
+            guard let many else { return nil }
+            guard !many.isEmpty else {
+                throw ConfigError("\(object.keyPath(list)) is empty: give at least one value, \(text)")
+            }
+            var values: [Int] = []
+            for (index, element) in many.enumerated() {
+                let number = try object.number("\(list)[\(index)]", value: element)
+                guard number.rounded() == number, range.contains(Int(exactly: number) ?? range.lowerBound - 1) else {
+                    throw ConfigError("\(object.keyPath(list))[\(index)] = \(ConfigObject.describe(element)) is invalid: use \(text)")
+                }
+                if !values.contains(Int(number)) { values.append(Int(number)) }
+            }
+            return values
+        }
+        guard let counts = try integerList(single: "count", list: "counts", range: 2...maximumCount,
+                                           text: "an integer from 2 to \(maximumCount)") else {
+            throw ConfigError("\(object.keyPath("count")) is missing: give the number of tokens (\"count\": 1000) or a list (\"counts\": [250, 1000])")
+        }
+        let seeds = try integerList(single: "seed", list: "seeds", range: 0...Int(Int32.max),
+                                    text: "an integer from 0 to \(Int32.max)") ?? [1]
+        let integrator = try object.optionalString("integrator", allowed: ["layer", "rk4"]) ?? "rk4"
+        let step = try object.double("step", in: 0...1e6, rangeText: "a positive step size h", excludingLower: true)
+        try object.rejectUnknownKeys()
+        if integrator == "layer" {
+            for t in time.snapshots {
+                let layers = t / step
+                guard abs(layers - layers.rounded()) <= 1e-9 * max(1, layers) else {
+                    throw ConfigError("time: snapshot at t = \(t) is not a whole number of layers of particles.step = \(step): the layer integrator takes whole layers, so use snapshot times and an end time that are multiples of the step")
+                }
+            }
+        }
+        return ParticleSettings(counts: counts, seeds: seeds.map(UInt64.init), integrator: integrator, step: step)
+    }
+}
+
 /// One run, as read from a JSON config file.
 public struct RunConfig {
     public var name: String
     public var model: ModelConfig
     public var initial: InitialCondition
-    public var density: DensitySettings
+    /// The density solver; nil for a particles-only run.
+    public var density: DensitySettings?
+    /// The token system; nil for a density-only run.
+    public var particles: ParticleSettings?
     public var velocity: VelocitySpecification
     public var time: TimeSettings
     public var output: OutputSettings
@@ -313,13 +423,34 @@ public struct RunConfig {
             throw ConfigError("name = \"\(name)\" is not a valid run name: use a non-empty name without '/'")
         }
         let model = try ModelConfig.parse(try root.object("model"))
-        let initial = try InitialCondition.parse(try root.object("initial"), configDirectory: configDirectory)
-        let density = try DensitySettings.parse(try root.object("density"), configDirectory: configDirectory)
-        let velocity = try root.optionalObject("velocity").map(VelocitySpecification.parse) ?? .attention
+        let initial = try InitialCondition.parse(try root.object("initial"), configDirectory: configDirectory,
+                                                 dimension: model.dimension)
         let time = try TimeSettings.parse(try root.object("time"))
+        let density = try root.optionalObject("density").map {
+            try DensitySettings.parse($0, configDirectory: configDirectory)
+        }
+        let particles = try root.optionalObject("particles").map { try ParticleSettings.parse($0, time: time) }
+        let velocity = try root.optionalObject("velocity").map(VelocitySpecification.parse) ?? .attention
         let output = try OutputSettings.parse(try root.optionalObject("output"), name: name)
         try root.rejectUnknownKeys()
-        return RunConfig(name: name, model: model, initial: initial, density: density, velocity: velocity,
-                         time: time, output: output, source: source, document: root.values)
+
+        guard density != nil || particles != nil else {
+            throw ConfigError("density and particles are both missing: give a \"density\" section, a \"particles\" section, or both to compare them")
+        }
+        if density != nil && model.dimension != 3 {
+            throw ConfigError("model.dimension = \(model.dimension) does not fit the density section: the density solver works on S^2 (dimension 3); remove \"density\" to run particles only")
+        }
+        if case .linear = velocity, particles != nil {
+            throw ConfigError("velocity.kind = \"linear\" applies to the density only: remove the particles section or use the attention velocity")
+        }
+        if case .uniform(let perturbation?) = initial, density == nil {
+            throw ConfigError("initial.perturbation = degree \(perturbation.degree) needs a density section, whose grid the particles are sampled from: add \"density\" or remove the perturbation")
+        }
+        if case .mixture(let components) = initial, density == nil,
+           components.contains(where: { if case .uniform(_?) = $0.condition { return true } else { return false } }) {
+            throw ConfigError("initial.components: a perturbed uniform component needs a density section to sample particles from: add \"density\" or remove the perturbation")
+        }
+        return RunConfig(name: name, model: model, initial: initial, density: density, particles: particles,
+                         velocity: velocity, time: time, output: output, source: source, document: root.values)
     }
 }

@@ -5,16 +5,18 @@ import SphereGrid
 /// it ended.
 struct RunRecord {
     let config: RunConfig
-    let grid: SphereGrid
-    let source: VelocitySource
+    let grid: SphereGrid?
+    let source: VelocitySource?
     let startDate: Date
+    /// Entries added by later stages (particle runs, comparisons).
+    var extra: [String: Any] = [:]
     var status = "running"
     var steps = 0
     var time = 0.0
     var failure: RunFailure?
     var wallTime = 0.0
 
-    init(config: RunConfig, grid: SphereGrid, source: VelocitySource, startDate: Date) {
+    init(config: RunConfig, grid: SphereGrid?, source: VelocitySource?, startDate: Date) {
         self.config = config
         self.grid = grid
         self.source = source
@@ -35,16 +37,6 @@ struct RunRecord {
             "name": config.name,
             "program": ["name": "meanfield", "version": MeanFieldCommand.version],
             "config": config.document,
-            "grid": [
-                "kind": "gauss-legendre",
-                "name": config.density.gridName,
-                "nlat": grid.nlat,
-                "nlon": grid.nlon,
-                "cells": grid.cellCount,
-                "maximum_degree": grid.maximumDegree,
-            ],
-            "velocity": source.description,
-            "kernel_warnings": source.warnings,
             "snapshot_times": config.time.snapshots,
             "started_at": formatter.string(from: startDate),
             "wall_time_seconds": wallTime,
@@ -52,7 +44,22 @@ struct RunRecord {
             "steps": steps,
             "time": time,
         ]
-        if let path = source.kernelPath { object["kernel_path"] = path }
+        if let grid {
+            object["grid"] = [
+                "kind": "gauss-legendre",
+                "name": config.density?.gridName ?? "",
+                "nlat": grid.nlat,
+                "nlon": grid.nlon,
+                "cells": grid.cellCount,
+                "maximum_degree": grid.maximumDegree,
+            ] as [String: Any]
+        }
+        if let source {
+            object["velocity"] = source.description
+            object["kernel_warnings"] = source.warnings
+            if let path = source.kernelPath { object["kernel_path"] = path }
+        }
+        object.merge(extra) { _, new in new }
         if let source = config.source { object["config_file"] = source.path }
         if let failure {
             object["failure"] = [

@@ -22,10 +22,11 @@ struct VelocitySource {
             let attention: AttentionModel
             let kernel: AttentionKernel
             do {
-                attention = try AttentionModel(beta: model.beta, query: model.query, key: model.key,
-                                               value: model.value,
+                let matrices = try model.matrices3()
+                attention = try AttentionModel(beta: model.beta, query: matrices.query, key: matrices.key,
+                                               value: matrices.value,
                                                normalization: model.normalization == "softmax" ? .softmax : .none)
-                let path = KernelPath(rawValue: config.density.kernelPath) ?? .automatic
+                let path = KernelPath(rawValue: config.density?.kernelPath ?? "automatic") ?? .automatic
                 kernel = try AttentionKernel(grid: grid, model: attention, path: path)
             } catch let error as KernelError {
                 throw ConfigError("model: \(error)")

@@ -1,0 +1,94 @@
+import Foundation
+import Particles
+import SphereGrid
+
+/// Runs everything one config asks for: the density, the particles for
+/// every (count, seed) pair, and their comparison when both are present.
+public final class ExperimentRun {
+    public let config: RunConfig
+    public let outputDirectory: URL
+    let log: ProgressLog
+
+    public init(config: RunConfig, outputDirectory: URL, log: ProgressLog) {
+        self.config = config
+        self.outputDirectory = outputDirectory
+        self.log = log
+    }
+
+    /// Folder of one particle run: `particles/` for a single (count, seed)
+    /// pair, `particles/n=<count>-seed=<seed>/` when there are several.
+    static func particleFolder(settings: ParticleSettings, count: Int, seed: UInt64) -> String {
+        settings.counts.count == 1 && settings.seeds.count == 1 ? "particles" : "particles/n=\(count)-seed=\(seed)"
+    }
+
+    public func execute() throws -> RunSummary {
+        let start = Date()
+        var densityRun: DensityRun?
+        var densitySummary: RunSummary?
+        if config.density != nil {
+            let run = DensityRun(config: config, outputDirectory: outputDirectory, log: log)
+            densitySummary = try run.execute()
+            densityRun = run
+        }
+        guard let settings = config.particles else {
+            return densitySummary!
+        }
+
+        let output: OutputFiles
+        do { output = try OutputFiles(directory: outputDirectory) } catch let error as OutputError {
+            throw RunFailure(name: config.name, reason: error.message, step: 0, time: 0, lastSnapshot: nil,
+                             directory: outputDirectory, isOutputFailure: true)
+        }
+        var record = densityRun?.record ?? RunRecord(config: config, grid: nil, source: nil, startDate: start)
+        if densityRun == nil {
+            log.line("meanfield \(MeanFieldCommand.version): run \(config.name)")
+            log.line("  model: d = \(config.model.dimension), β = \(config.model.beta), normalization \(config.model.normalization)")
+            log.line("  output: \(outputDirectory.path)")
+        }
+        let initialDensity = densityRun.flatMap { run in
+            run.grid.map { (grid: $0, density: run.snapshots.first!.density) }
+        }
+
+        var particleRuns: [ParticleRun] = []
+        var runEntries: [[String: Any]] = []
+        for count in settings.counts {
+            for seed in settings.seeds {
+                let folder = ExperimentRun.particleFolder(settings: settings, count: count, seed: seed)
+                log.line("  particles: n = \(count), seed \(seed), \(settings.integrator) step \(settings.step) → \(folder)/")
+                let run = ParticleRun(config: config, count: count, seed: seed,
+                                      directory: outputDirectory.appendingPathComponent(folder), log: log,
+                                      initialDensity: initialDensity)
+                do {
+                    try run.execute()
+                } catch let failure as RunFailure {
+                    record.finish(status: "failed", steps: run.steps, time: failure.time, failure: failure)
+                    _ = try? output.write(record.json(), to: "run.json")
+                    throw failure
+                }
+                particleRuns.append(run)
+                runEntries.append(["count": count, "seed": Int(seed), "folder": folder, "steps": run.steps])
+            }
+        }
+        record.extra["particles"] = [
+            "integrator": settings.integrator, "step": settings.step, "runs": runEntries,
+        ] as [String: Any]
+
+        if let densityRun {
+            try ComparisonWriter.write(densityRun: densityRun, particleRuns: particleRuns, output: output, progress: log)
+            record.extra["comparison"] = [
+                "file": "comparison.csv",
+                "distance": "negative Sobolev norm H^-2 over harmonic degrees 1...L",
+                "slopes_file": settings.counts.count >= 2 ? "comparison_slopes.csv" : NSNull(),
+            ] as [String: Any]
+        }
+        record.finish(status: "completed", steps: densityRun?.record?.steps ?? particleRuns.last?.steps ?? 0,
+                      time: config.time.end, failure: nil)
+        try output.write(record.json(), to: "run.json")
+
+        let wall = Date().timeIntervalSince(start)
+        var line = "\(config.name): "
+        if let densitySummary { line += "density \(densitySummary.steps) steps, " }
+        line += "particles \(particleRuns.count) run\(particleRuns.count == 1 ? "" : "s") (n = \(settings.counts.map(String.init).joined(separator: ", "))), to t = \(String(format: "%g", config.time.end)), \(ProgressLog.format(seconds: wall)) — \(outputDirectory.path)"
+        return RunSummary(name: config.name, directory: outputDirectory, steps: densitySummary?.steps ?? 0, line: line)
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import LinearAlgebra
+import Particles
+import SphereGrid
+
+/// State of a particle run at one snapshot time, kept for comparisons.
+struct ParticleSnapshotSummary {
+    let time: Double
+    let tokens: Tokens
+    let observation: StepObservation
+}
+
+/// Runs the token system of a config for one (count, seed) pair and writes
+/// `t=<time>.csv` snapshots and `diagnostics.csv` into its folder.
+final class ParticleRun {
+    let config: RunConfig
+    let settings: ParticleSettings
+    let count: Int
+    let seed: UInt64
+    let directory: URL
+    let log: ProgressLog
+    /// Cell-wise initial density to sample from (comparison runs), with its grid.
+    let initialDensity: (grid: SphereGrid, density: [Double])?
+    private(set) var snapshots: [ParticleSnapshotSummary] = []
+    private(set) var steps = 0
+
+    init(config: RunConfig, count: Int, seed: UInt64, directory: URL, log: ProgressLog,
+         initialDensity: (grid: SphereGrid, density: [Double])?) {
+        precondition(config.particles != nil, "ParticleRun needs a particles section")
+        self.config = config
+        self.settings = config.particles!
+        self.count = count
+        self.seed = seed
+        self.directory = directory
+        self.log = log
+        self.initialDensity = initialDensity
+    }
+
+    static let diagnosticsColumns = ["step", "time", "energy", "self_interaction", "energy_without_self_interaction",
+                                     "first_moment_norm"]
+
+    func execute() throws {
+        let d = config.model.dimension
+        let tokens = try initialTokens()
+        let model = try makeModel()
+        let simulation = try ParticleSimulation(model: model, tokens: tokens,
+                                                integrator: settings.integrator == "layer" ? .layer : .rk4,
+                                                stepSize: settings.step)
+        let output = try OutputFiles(directory: directory)
+        var text = (ParticleRun.diagnosticsColumns + (1...d).map { "second_moment_eigenvalue_\($0)" }
+                    + ["effective_rank"]).joined(separator: ",") + "\n"
+        var latest: StepObservation?
+        let end = config.time.end
+
+        func record(_ observation: StepObservation) {
+            latest = observation
+            var fields = [String(observation.step), csvNumber(observation.time),
+                          csvNumber(observation.energy.energy), csvNumber(observation.energy.selfInteraction),
+                          csvNumber(observation.energy.energyWithoutSelfInteraction),
+                          csvNumber(observation.firstMomentNorm)]
+            fields += observation.secondMomentEigenvalues.map(csvNumber)
+            fields.append(csvNumber(observation.effectiveRank))
+            text += fields.joined(separator: ",") + "\n"
+            log.step(String(format: "n %d seed %d  step %d  t %.6g  energy %.10g  rank %.4f", count, Int(seed),
+                            observation.step, observation.time, observation.energy.energy,
+                            observation.effectiveRank),
+                     fraction: end > 0 ? observation.time / end : 1)
+        }
+
+        do {
+            for target in config.time.snapshots {
+                try simulation.run(until: target, snapshotTimes: [target], observer: record)
+                guard let observation = latest else { continue }
+                try output.write(tokenText(simulation.tokens), to: OutputFiles.snapshotFileName(time: target))
+                try output.write(text, to: "diagnostics.csv")
+                snapshots.append(ParticleSnapshotSummary(time: target, tokens: simulation.tokens, observation: observation))
+            }
+        } catch let error as ParticleError {
+            _ = try? output.write(text, to: "diagnostics.csv")
+            throw RunFailure(name: "\(config.name) (particles n = \(count), seed \(seed))", reason: "\(error)",
+                             step: simulation.step, time: simulation.time,
+                             lastSnapshot: snapshots.last.map { "\(directory.lastPathComponent)/\(OutputFiles.snapshotFileName(time: $0.time))" },
+                             directory: directory, isOutputFailure: false)
+        }
+        steps = simulation.step
+    }
+
+    private func makeModel() throws -> ParticleModel {
+        let model = config.model
+        let d = model.dimension
+        do {
+            return try ParticleModel(dimension: d, beta: model.beta,
+                                     query: .explicit(try model.query.entries(dimension: d)),
+                                     key: .explicit(try model.key.entries(dimension: d)),
+                                     value: .explicit(try model.value.entries(dimension: d)),
+                                     normalization: model.normalization == "softmax" ? .softmax : .unnormalized)
+        } catch let error as ParticleError {
+            throw ConfigError("model: \(error)")
+        }
+    }
+
+    /// The initial sample: from the density grid when the run has one (so
+    /// both start from the same initial condition), otherwise from the
+    /// analytic distribution or a token file.
+    private func initialTokens() throws -> Tokens {
+        let d = config.model.dimension
+        if let initialDensity {
+            return try CellSampler(grid: initialDensity.grid, density: initialDensity.density)
+                .sample(count: count, seed: seed)
+        }
+        do {
+            switch config.initial {
+            case .csv(let path):
+                let tokens = try Tokens.readCSV(atPath: path, dimension: d)
+                guard tokens.count == count else {
+                    throw ConfigError("initial.path = \"\(path)\" holds \(tokens.count) tokens but particles.count is \(count): make them equal")
+                }
+                return tokens
+            default:
+                return try Tokens.sample(try distribution(config.initial), count: count, dimension: d, seed: seed)
+            }
+        } catch let error as ParticleError {
+            throw ConfigError("initial: \(error)")
+        }
+    }
+
+    private func distribution(_ condition: InitialCondition) throws -> TokenDistribution {
+        switch condition {
+        case .uniform(nil):
+            return .uniform
+        case .vonMisesFisher(let mean, let kappa):
+            return .vonMisesFisher(meanDirection: mean, concentration: kappa)
+        case .mixture(let components):
+            return .mixture(try components.map {
+                MixtureComponent(weight: $0.weight, distribution: try distribution($0.condition))
+            })
+        case .uniform(.some), .csv:
+            throw ConfigError("initial: this initial condition needs a density section to sample particles from")
+        }
+    }
+
+    private func tokenText(_ tokens: Tokens) -> String {
+        let d = tokens.dimension
+        var text = "particle," + (1...d).map { "x\($0)" }.joined(separator: ",") + "\n"
+        text.reserveCapacity(tokens.count * d * 22)
+        for i in 0..<tokens.count {
+            text += String(i)
+            for k in 0..<d {
+                text += ","
+                text += csvNumber(tokens.positions[i * d + k])
+            }
+            text += "\n"
+        }
+        return text
+    }
+}
+
+/// Draws tokens from the piecewise-constant density of a grid exactly: a
+/// cell with probability ρ_i area_i, then a point uniform in area inside
+/// it (cos θ uniform between the ring faces, φ uniform between the
+/// longitude faces).
+struct CellSampler {
+    let grid: SphereGrid
+    let cumulative: [Double]
+
+    init(grid: SphereGrid, density: [Double]) throws {
+        self.grid = grid
+        let areas = grid.cellAreas()
+        var running = 0.0
+        var cumulative = [Double](repeating: 0, count: density.count)
+        for i in density.indices {
+            running += max(density[i], 0) * areas[i]
+            cumulative[i] = running
+        }
+        guard running > 0, running.isFinite else {
+            throw ConfigError("initial density has mass \(running): cannot sample particles from it")
+        }
+        self.cumulative = cumulative.map { $0 / running }
+    }
+
+    func sample(count: Int, seed: UInt64) throws -> Tokens {
+        var generator = SeededGenerator(seed: seed)
+        var positions = [Double](repeating: 0, count: 3 * count)
+        for i in 0..<count {
+            let u = generator.nextUniform()
+            var low = 0, high = cumulative.count - 1
+            while low < high {
+                let middle = (low + high) / 2
+                if cumulative[middle] < u { low = middle + 1 } else { high = middle }
+            }
+            let j = low / grid.nlon
+            let k = low % grid.nlon
+            let zTop = grid.faceCosColatitude[j]
+            let zBottom = grid.faceCosColatitude[j + 1]
+            let z = zBottom + (zTop - zBottom) * generator.nextUniform()
+            let phi = grid.longitude(column: k) + (generator.nextUniform() - 0.5) * grid.longitudeSpacing
+            let s = max(0, 1 - z * z).squareRoot()
+            positions[3 * i] = s * cos(phi)
+            positions[3 * i + 1] = s * sin(phi)
+            positions[3 * i + 2] = z
+        }
+        return try Tokens(dimension: 3, positions: positions)
+    }
+}
