@@ -5,7 +5,7 @@ public struct AnalysisError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// Throws unless `matrix` holds order² finite entries.
+/// Throws unless `matrix` has order² finite entries.
 func checkSquareMatrix(_ matrix: [Double], order: Int, name: String) throws {
     guard order >= 1 else {
         throw AnalysisError("dimension d = \(order) is invalid: use an integer >= 1")

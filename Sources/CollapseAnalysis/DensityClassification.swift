@@ -9,9 +9,9 @@ import SphereGrid
 /// that share an edge or a corner are connected (8 neighbours), longitude
 /// is periodic, and the cells of the first (last) ring all touch at the
 /// north (south) pole, so dense cells there are connected across it. A
-/// connected region is a cluster core when it holds at least
+/// connected region is a cluster core when it contains at least
 /// `minimumMassFraction` of M and its resultant length reaches
-/// `minimumResultantLength`; a band around a great circle fails the second
+/// `minimumResultantLength`. A band around a great circle fails the second
 /// test and counts as an extended region instead. A cluster's mass is that
 /// of the cells with ρ > `clusterSupportFactor` × M/(4π) whose nearest core
 /// centre is its own, so nearby clusters split their shared flanks by

@@ -3,7 +3,7 @@ import LinearAlgebra
 
 /// Shape of a state at a stated time.
 public enum FinalStateClass: String, Sendable {
-    /// Exactly one cluster holds the detected mass.
+    /// Exactly one cluster was detected.
     case singleCluster = "single-cluster"
     /// Two clusters whose centres are nearly antipodal.
     case antipodalPair = "antipodal-pair"
@@ -86,12 +86,12 @@ public struct ClusterCriteria: Sendable, Equatable {
     /// the fluctuations of a nearly uniform state. Relative to the maximum
     /// of ρ it would miss small clusters next to a large one.
     public var densityThresholdFactor: Double = 10
-    /// Groups holding less than this fraction of the total mass are dropped.
+    /// Groups with less than this fraction of the total mass are dropped.
     public var minimumMassFraction: Double = 0.01
     /// Groups whose resultant length |Σ m x|/Σ m is below this are extended
     /// (a band around a great circle, a giant component of a uniform sample)
-    /// and are not clusters. 0.8 admits caps of angular radius up to about
-    /// 35 degrees.
+    /// and are not clusters. 0.8 admits uniformly filled caps of angular
+    /// radius up to 53 degrees, whose resultant length is (1 + cos r)/2.
     public var minimumResultantLength: Double = 0.8
     /// A density's cluster mass counts the cells where ρ exceeds this
     /// multiple of the uniform density, assigned to the nearest core centre.
@@ -101,7 +101,7 @@ public struct ClusterCriteria: Sendable, Equatable {
     public var linkAngle: Double = 0.05
     /// A particle group is a cluster only if its mass fraction exceeds this
     /// multiple of the area fraction of the smallest cap, around its centre,
-    /// that holds it (at least `linkAngle` wide). It rejects the chance
+    /// that contains it (at least `linkAngle` wide). It rejects the chance
     /// chains of a uniform sample, which have a contrast near 1.
     public var particleDensityContrast: Double = 10
     /// Two clusters form an antipodal pair when the angle between their

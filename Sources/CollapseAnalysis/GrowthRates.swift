@@ -134,7 +134,8 @@ public struct GrowthRateTable: Sendable {
         case .circle:
             text = "The fastest mode is k = \(fastest.degree), so about \(fastest.degree) clusters, equally spaced on the circle, should appear first"
         case .sphere:
-            text = "The fastest mode is degree l = \(fastest.degree), so the first pattern to appear should have the angular scale of degree \(fastest.degree) harmonics, roughly \(fastest.degree) bumps around a great circle"
+            let spacing = String(format: "%.0f", 180 / Double(fastest.degree))
+            text = "The fastest mode is degree l = \(fastest.degree), so the first pattern to appear should have the angular scale of degree-\(fastest.degree) harmonics, with bumps about π/\(fastest.degree) (\(spacing) degrees) apart"
         }
         text += " (large-aβ estimate √(2|a|β) = \(estimate)). "
         if fastestMode?.degree == maximumDegree {

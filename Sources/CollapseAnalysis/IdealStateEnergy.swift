@@ -30,7 +30,7 @@ public enum IdealStateEnergy {
         return beta + log(scaled) - log(2 * beta)
     }
 
-    /// All mass at one point: E = e^β/(2β), the maximum over all measures.
+    /// Energy of all mass at one point, e^β/(2β), the maximum over all measures.
     public static func singlePoint(beta: Double) -> Double {
         exp(beta) / (2 * beta)
     }

@@ -53,7 +53,8 @@ public struct MatrixSpectrum: Sendable {
             }
             // dgeev stores a complex pair in consecutive columns j, j + 1 as the
             // real and imaginary parts of the vector of the eigenvalue with
-            // positive imaginary part; the conjugate has the conjugate vector.
+            // positive imaginary part. The conjugate eigenvalue has the
+            // conjugate vector.
             let realPart = general.vectors[index]
             let imaginaryPart = general.vectors[index + 1]
             pairs.append(Eigenpair(real: general.real[index], imaginary: imaginary,
@@ -81,7 +82,7 @@ public struct MatrixSpectrum: Sendable {
     /// Largest absolute entry, the scale for the relative tolerances below.
     public var entryScale: Double { matrix.map { abs($0) }.max() ?? 0 }
 
-    /// The c with M = c·I when every entry is within `relativeTolerance` ×
+    /// Returns the c with M = c·I when every entry is within `relativeTolerance` ×
     /// (largest absolute entry) of c·I, or nil. The zero matrix gives 0.
     public func scalarMultipleOfIdentity(relativeTolerance: Double = 1e-10) -> Double? {
         let c = (0..<order).map { matrix[$0 * order + $0] }.reduce(0, +) / Double(order)
@@ -95,7 +96,7 @@ public struct MatrixSpectrum: Sendable {
         return c
     }
 
-    /// Whether |M_ij − M_ji| ≤ `relativeTolerance` × (largest absolute entry)
+    /// Tests whether |M_ij − M_ji| ≤ `relativeTolerance` × (largest absolute entry)
     /// for every pair.
     public func isSymmetric(relativeTolerance: Double = 1e-10) -> Bool {
         let tolerance = relativeTolerance * entryScale

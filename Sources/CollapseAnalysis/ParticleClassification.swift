@@ -8,10 +8,10 @@ import LinearAlgebra
 /// linked, and linked particles form one group (single linkage, merged with
 /// union–find). Dot products are formed a block of 256 rows at a time by
 /// BLAS, so memory is O(256·n) while time is O(n²·d). A group is a cluster
-/// when it holds at least `minimumMassFraction` of the particles, its
+/// when it contains at least `minimumMassFraction` of the particles, its
 /// resultant length reaches `minimumResultantLength`, and its mass fraction
 /// is at least `particleDensityContrast` times the area fraction of the cap
-/// around its centre that holds it; the last test rejects chance chains in
+/// around its centre that contains it. The last test rejects chance chains in
 /// a uniform sample, which single linkage otherwise joins into large groups
 /// as n grows. Rows are normalized before use.
 ///

@@ -47,10 +47,10 @@ public struct SpectralReport: Sendable {
     public let interaction: MatrixSpectrum
 
     public let regime: CollapseRegime
-    /// Effective rank the state is expected to fall toward: 1 for clustering
-    /// and for a simple real top eigenvalue, the eigenspace dimension for a
-    /// repeated one, the number of top eigenvalues for a complex top group,
-    /// d for spreading, nil when nothing moves.
+    /// Effective rank the state is expected to fall toward. It is 1 for
+    /// clustering and for a simple real top eigenvalue, and the eigenspace
+    /// dimension for a repeated one. A complex top group gives the number of
+    /// its eigenvalues, spreading gives d, and nil means nothing moves.
     public let expectedRank: Int?
     public let regimeStatement: String
 
@@ -227,7 +227,7 @@ extension SpectralReport {
         "(" + vector.map { format($0) }.joined(separator: ", ") + ")"
     }
 
-    /// The c with V = c·A when A is symmetric, else nil. c is read from the
+    /// Returns the c with V = c·A when A is symmetric, else nil. c is read from the
     /// largest entry of A and every entry of V − c·A must be within
     /// `matrixRelativeTolerance` × max(largest |V|, |c|·largest |A|). A = 0
     /// accepts only V = 0, with c = 0.

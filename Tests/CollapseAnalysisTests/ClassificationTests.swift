@@ -113,6 +113,15 @@ final class DensityClassificationTests: XCTestCase {
         XCTAssertEqual(state.clusters[1].mass, 0.4, accuracy: 0.02)
     }
 
+    func testBumpOnUniformBackgroundIsSingleCluster() throws {
+        let uniform = [Double](repeating: 1 / (4 * Double.pi), count: grid.cellCount)
+        let density = mixture([vonMisesFisher(mean: [0, -1, 0.2], concentration: 50), uniform],
+                              weights: [0.5, 0.5])
+        let state = try classifyDensity(density, on: grid, time: 0)
+        XCTAssertEqual(state.classification, .singleCluster)
+        XCTAssertEqual(state.clusters[0].mass, 0.52, accuracy: 0.03)
+    }
+
     func testUniformIsSpread() throws {
         let density = [Double](repeating: 1 / (4 * Double.pi), count: grid.cellCount)
         let state = try classifyDensity(density, on: grid, time: 0)
@@ -213,11 +222,25 @@ final class ParticleClassificationTests: XCTestCase {
     }
 
     func testUniformSampleInThreeDimensionsIsSpread() throws {
-        let state = try classifyParticles(positions: uniformSample(count: 2000, dimension: 3),
-                                          count: 2000, dimension: 3, time: 0)
-        XCTAssertEqual(state.classification, .spread)
-        XCTAssertEqual(state.clusterCount, 0)
-        XCTAssertEqual(state.moments.effectiveRank, 3, accuracy: 0.05)
+        // 5000 points put single linkage at 0.05 rad near its percolation
+        // threshold (about 3 neighbours each), where chance chains are largest.
+        for count in [2000, 5000] {
+            let state = try classifyParticles(positions: uniformSample(count: count, dimension: 3),
+                                              count: count, dimension: 3, time: 0)
+            XCTAssertEqual(state.classification, .spread, "n = \(count)")
+            XCTAssertEqual(state.clusterCount, 0, "n = \(count)")
+            XCTAssertEqual(state.moments.effectiveRank, 3, accuracy: 0.05)
+        }
+    }
+
+    func testGroupOnUniformBackgroundIsSingleCluster() throws {
+        let centre = normalized([-1, 0.5, 0.5])
+        let positions = group(around: centre, count: 1400, spread: 0.02)
+            + uniformSample(count: 600, dimension: 3)
+        let state = try classifyParticles(positions: positions, count: 2000, dimension: 3, time: 0)
+        XCTAssertEqual(state.classification, .singleCluster)
+        XCTAssertEqual(state.clusters[0].mass, 0.7, accuracy: 0.01)
+        XCTAssertLessThan(angle(state.clusters[0].centre, centre), 0.01)
     }
 
     func testUniformSampleInSixteenDimensionsIsSpread() throws {
