@@ -188,8 +188,12 @@ extension SpectralReport {
             if group.count > 2 {
                 text += " with \(group.count) eigenvalues of equal real part"
             }
-            text += ": the linear part draws mass into the \(rank)-dimensional invariant subspace of their eigenvectors and rotates it there at angular frequency \(format(frequency)), so the effective rank falls toward \(rank)"
-            text += rank == 2 && d == 3 ? " (a rotating great circle of S^2). " : ". "
+            if rank >= d {
+                text += ": every direction has the same growth rate, so the linear part rotates mass at angular frequency \(format(frequency)) without concentrating it, and the effective rank need not fall. "
+            } else {
+                text += ": the linear part draws mass into the \(rank)-dimensional invariant subspace of their eigenvectors and rotates it there at angular frequency \(format(frequency)), so the effective rank falls toward \(rank)"
+                text += rank == 2 && d == 3 ? " (a rotating great circle of S^2). " : ". "
+            }
         } else {
             let geometric = try value.eigenspaceDimension(of: top.real)
             rank = max(1, min(geometric, group.count))
@@ -214,11 +218,13 @@ extension SpectralReport {
             text += "Other directions decay relative to it like e^{−\(format(gap)) t}. "
         }
         text += "This holds exactly for the linear part x(t) = e^{tV}x₀/|e^{tV}x₀|; with attention it is an indication. "
-        if top.real > 0 {
-            text += "Within that subspace V is expanding, so attention should then cluster tokens there (indication)."
-        } else {
-            text += "All real parts are ≤ 0. Only differences of real parts move directions on the sphere, so the linear part still concentrates mass as stated, but attention is repulsive within that subspace, which suggests tokens stay spread inside it"
+        if top.real > groupTolerance {
+            text += "The top real part is positive, so attention should then cluster tokens within that subspace (indication)."
+        } else if top.real < -groupTolerance {
+            text += "All real parts are negative. Only differences of real parts move directions on the sphere, so the linear part still concentrates mass as stated, but attention is repulsive within that subspace, which suggests tokens stay spread inside it"
             text += rank == 1 ? ", for example as an antipodal pair on the line (indication)." : " (indication)."
+        } else {
+            text += "The top real part is 0, so within that subspace attention neither attracts nor repels at leading order, and the outcome there is not predicted."
         }
         return (regime, rank, text)
     }

@@ -94,10 +94,21 @@ final class SpectralReportTests: XCTestCase {
         XCTAssertEqual(result.energyMonotonicity, .diagnosticOnly)
     }
 
+    func testPureRotationDoesNotConcentrate() throws {
+        let generator: [Double] = [0, -1, 0,
+                                   1, 0, 0,
+                                   0, 0, 0]
+        let result = try report(value: generator)
+        XCTAssertEqual(result.regime, .rotation)
+        XCTAssertEqual(result.expectedRank, 3)
+        XCTAssertTrue(result.regimeStatement.contains("without concentrating"), result.regimeStatement)
+        XCTAssertTrue(result.regimeStatement.contains("top real part is 0"), result.regimeStatement)
+    }
+
     func testNegativeSpectrumStillConcentrates() throws {
         let result = try report(value: diagonal([-0.2, -1, -1]))
         XCTAssertEqual(result.regime, .line)
-        XCTAssertTrue(result.regimeStatement.contains("All real parts are ≤ 0"), result.regimeStatement)
+        XCTAssertTrue(result.regimeStatement.contains("All real parts are negative"), result.regimeStatement)
         XCTAssertTrue(result.regimeStatement.contains("antipodal"), result.regimeStatement)
     }
 
