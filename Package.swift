@@ -23,6 +23,9 @@ let package = Package(
                 dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"],
                 exclude: ["README.md"]),
         .target(name: "Particles", dependencies: ["LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "CollapseAnalysis",
+                dependencies: ["LinearAlgebra", "AttentionKernel", "SphereGrid"],
+                exclude: ["README.md"]),
         .target(name: "Experiment",
                 dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "Particles",
                                "LinearAlgebra"]),
@@ -37,5 +40,7 @@ let package = Package(
                     dependencies: ["ContinuityStepper", "AttentionKernel", "SphereGrid"]),
         .testTarget(name: "ParticlesTests", dependencies: ["Particles"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment"]),
+        .testTarget(name: "CollapseAnalysisTests",
+                    dependencies: ["CollapseAnalysis", "AttentionKernel", "SphereGrid"]),
     ]
 )
