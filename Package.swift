@@ -28,7 +28,7 @@ let package = Package(
                 exclude: ["README.md"]),
         .target(name: "Experiment",
                 dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "Particles",
-                               "LinearAlgebra"]),
+                               "CollapseAnalysis", "LinearAlgebra"]),
         .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
         .executableTarget(name: "meanfield-bench",
                           dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],

@@ -18,6 +18,7 @@ public enum MeanFieldCommand {
     static let usage = """
     Usage:
       meanfield run CONFIG.json [CONFIG.json …] [--output DIR] [--quiet]
+      meanfield analyze CONFIG.json [CONFIG.json …] [--output DIR]
       meanfield --version
       meanfield --help
 
@@ -26,9 +27,15 @@ public enum MeanFieldCommand {
                snapshots and diagnostics. With --output DIR, run NAME writes
                to DIR/NAME; otherwise to the config's output.directory
                (default out/NAME), relative to the current folder.
+      analyze  Print the spectra of V and A = QᵀK, the regime they put the
+               model in, whether the energy is a Lyapunov function and the
+               growth rates of the uniform state; write analysis.json and
+               growth_rates.csv to DIR (default: the config's
+               output.directory).
 
     Options:
-      --output DIR   Parent folder for all runs of this call.
+      --output DIR   run: parent folder for all runs of this call;
+                     analyze: the folder for analysis.json and growth_rates.csv.
       --quiet        No progress lines on standard error.
 
     Exit codes: 0 success, 64 invalid command line or config,
@@ -51,8 +58,10 @@ public enum MeanFieldCommand {
             return ExitCode.success.rawValue
         case "run":
             return runCommand(Array(arguments.dropFirst()))
+        case "analyze":
+            return AnalyzeCommand.run(Array(arguments.dropFirst()))
         default:
-            printError("meanfield: unknown command \"\(command)\"; use \"run\" (see meanfield --help)")
+            printError("meanfield: unknown command \"\(command)\"; use \"run\" or \"analyze\" (see meanfield --help)")
             return ExitCode.usage.rawValue
         }
     }
@@ -67,7 +76,7 @@ public enum MeanFieldCommand {
         var quiet = false
     }
 
-    static func parseRunArguments(_ arguments: [String]) throws -> RunArguments {
+    static func parseRunArguments(_ arguments: [String], command: String = "run") throws -> RunArguments {
         var result = RunArguments()
         var index = 0
         while index < arguments.count {
@@ -75,7 +84,7 @@ public enum MeanFieldCommand {
             switch argument {
             case "--output", "-o":
                 guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") else {
-                    throw ConfigError("--output needs a folder: meanfield run CONFIG.json --output DIR")
+                    throw ConfigError("--output needs a folder: meanfield \(command) CONFIG.json --output DIR")
                 }
                 result.output = arguments[index + 1]
                 index += 1
@@ -85,7 +94,7 @@ public enum MeanFieldCommand {
                 if argument.hasPrefix("--output=") {
                     result.output = String(argument.dropFirst("--output=".count))
                 } else if argument.hasPrefix("-") {
-                    throw ConfigError("unknown option \(argument): meanfield run accepts --output DIR and --quiet")
+                    throw ConfigError("unknown option \(argument): meanfield \(command) accepts --output DIR and --quiet")
                 } else {
                     result.configPaths.append(argument)
                 }
@@ -93,7 +102,7 @@ public enum MeanFieldCommand {
             index += 1
         }
         guard !result.configPaths.isEmpty else {
-            throw ConfigError("meanfield run needs at least one config file: meanfield run CONFIG.json [--output DIR]")
+            throw ConfigError("meanfield \(command) needs at least one config file: meanfield \(command) CONFIG.json [--output DIR]")
         }
         return result
     }

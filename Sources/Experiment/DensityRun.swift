@@ -1,4 +1,5 @@
 import AttentionKernel
+import CollapseAnalysis
 import ContinuityStepper
 import Foundation
 import LinearAlgebra
@@ -155,6 +156,14 @@ public final class DensityRun {
             throw fail("\(error)")
         }
 
+        do {
+            let finalState = try classifyDensity(state.density, on: grid, time: state.time)
+            try output.write(try jsonText(finalState.jsonObject), to: "final_state.json")
+            record?.extra["final_state"] = finalState.jsonObject
+            log.line("  final state at t = \(state.time): \(finalState.classification.rawValue), \(finalState.clusterCount) cluster\(finalState.clusterCount == 1 ? "" : "s"), |m| = \(String(format: "%.4f", finalState.moments.firstMomentNorm)), effective rank \(String(format: "%.4f", finalState.moments.effectiveRank))")
+        } catch let error as OutputError {
+            throw fail(error.message, output: true)
+        }
         record?.finish(status: "completed", steps: state.step, time: state.time, failure: nil)
         do { try output.write(record!.json(), to: "run.json") } catch let error as OutputError {
             throw fail(error.message, output: true)

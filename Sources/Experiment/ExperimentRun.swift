@@ -66,7 +66,8 @@ public final class ExperimentRun {
                     throw failure
                 }
                 particleRuns.append(run)
-                runEntries.append(["count": count, "seed": Int(seed), "folder": folder, "steps": run.steps])
+                runEntries.append(["count": count, "seed": Int(seed), "folder": folder, "steps": run.steps,
+                                   "final_state": run.finalState?.jsonObject ?? NSNull()])
             }
         }
         record.extra["particles"] = [

@@ -1,3 +1,4 @@
+import CollapseAnalysis
 import Foundation
 import LinearAlgebra
 import Particles
@@ -23,6 +24,8 @@ final class ParticleRun {
     let initialDensity: (grid: SphereGrid, density: [Double])?
     private(set) var snapshots: [ParticleSnapshotSummary] = []
     private(set) var steps = 0
+    /// Classification of the tokens at the end time.
+    private(set) var finalState: FinalState?
 
     init(config: RunConfig, count: Int, seed: UInt64, directory: URL, log: ProgressLog,
          initialDensity: (grid: SphereGrid, density: [Double])?) {
@@ -83,6 +86,11 @@ final class ParticleRun {
                              directory: directory, isOutputFailure: false)
         }
         steps = simulation.step
+        let state = try classifyParticles(positions: simulation.tokens.positions, count: count, dimension: d,
+                                          time: simulation.time)
+        try output.write(try jsonText(state.jsonObject), to: "final_state.json")
+        finalState = state
+        log.line("  final state of n = \(count), seed \(seed) at t = \(simulation.time): \(state.classification.rawValue), \(state.clusterCount) cluster\(state.clusterCount == 1 ? "" : "s"), |m| = \(String(format: "%.4f", state.moments.firstMomentNorm)), effective rank \(String(format: "%.4f", state.moments.effectiveRank))")
     }
 
     private func makeModel() throws -> ParticleModel {

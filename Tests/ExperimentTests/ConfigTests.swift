@@ -34,8 +34,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.model.beta, 4)
         XCTAssertEqual(config.model.normalization, "none")
         XCTAssertEqual(config.model.query, .identity)
-        XCTAssertEqual(config.density.grid, .gaussLegendre(nlat: 64))
-        XCTAssertEqual(config.density.cfl, 0.5)
+        XCTAssertEqual(config.density?.grid, .gaussLegendre(nlat: 64))
+        XCTAssertEqual(config.density?.cfl, 0.5)
         XCTAssertEqual(config.time.end, 5)
         XCTAssertEqual(config.time.snapshots.count, 11)
         XCTAssertEqual(config.time.snapshots.last, 5)
@@ -75,7 +75,7 @@ final class ConfigTests: XCTestCase {
         { \(base.replacingOccurrences(of: "\"gl32\"", with: "{ \"kind\": \"gauss-legendre\", \"nlat\": 48 }")),
           "velocity": { "kind": "linear", "matrix": [[0, -1, 0], [1, 0, 0], [0, 0, 0]] } }
         """)
-        XCTAssertEqual(config.density.grid, .gaussLegendre(nlat: 48))
+        XCTAssertEqual(config.density?.grid, .gaussLegendre(nlat: 48))
         XCTAssertEqual(config.velocity, .linear(matrix: Matrix3(rows: [[0, -1, 0], [1, 0, 0], [0, 0, 0]]), vector: .zero))
     }
 
@@ -89,7 +89,7 @@ final class ConfigTests: XCTestCase {
         """)
         guard case .mixture(let components) = config.initial else { return XCTFail("expected a mixture") }
         XCTAssertEqual(components.count, 2)
-        XCTAssertEqual(components[0].condition, .vonMisesFisher(mean: SIMD3(0, 0, 1), kappa: 4))
+        XCTAssertEqual(components[0].condition, .vonMisesFisher(mean: [0, 0, 1], kappa: 4))
     }
 
     func testErrorsNameKeyValueAndRange() {

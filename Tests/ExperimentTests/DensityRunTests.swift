@@ -164,7 +164,7 @@ final class DensityRunTests: XCTestCase {
     func testFailureKeepsEarlierSnapshots() throws {
         var settings = try config(usa)
         settings.output.fields = []
-        settings.density.maximumStep = 0.01
+        settings.density?.maximumStep = 0.01
         let grid = try SphereGrid(nlat: 12)
         XCTAssertThrowsError(try run(settings, override: FailingField(grid: grid, clock: .init()))) { error in
             guard let failure = error as? RunFailure else { return XCTFail("expected RunFailure, got \(error)") }
