@@ -77,8 +77,7 @@ public final class DensityRun {
         do {
             stepper = try ContinuityStepper(velocity: source.field, cfl: settings.cfl,
                                             maximumStep: settings.maximumStep,
-                                            scheme: settings.scheme == "method-of-lines"
-                                                ? .methodOfLines : .fluxFormSemiLagrangian)
+                                            scheme: DensityRun.timeScheme(named: settings.scheme))
         } catch let error as StepperError {
             throw ConfigError("density: \(error.detail)")
         }
@@ -178,6 +177,14 @@ public final class DensityRun {
         }
         let line = "\(config.name): \(state.step) steps to t = \(String(format: "%g", state.time)), \(config.time.snapshots.count) snapshots, \(ProgressLog.format(seconds: wall)) — \(outputDirectory.path)"
         return RunSummary(name: config.name, directory: outputDirectory, steps: state.step, line: line)
+    }
+
+    static func timeScheme(named name: String) -> TimeScheme {
+        switch name {
+        case "method-of-lines": return .methodOfLines
+        case "semi-lagrangian": return .fluxFormSemiLagrangian
+        default: return .automatic
+        }
     }
 
     private func makeGrid() throws -> SphereGrid {

@@ -218,7 +218,7 @@ public struct DensitySettings: Equatable {
     public var cfl: Double
     public var maximumStep: Double?
     public var kernelPath: String
-    /// "semi-lagrangian" (default) or "method-of-lines".
+    /// "automatic" (default), "semi-lagrangian" or "method-of-lines".
     public var scheme: String
 
     static func parse(_ object: ConfigObject, configDirectory: URL?) throws -> DensitySettings {
@@ -246,7 +246,7 @@ public struct DensitySettings: Equatable {
         let maximumStep = try object.optionalDouble("max_dt", in: 0...Double.greatestFiniteMagnitude,
                                                     rangeText: "a positive time step", excludingLower: true)
         let kernelPath = try object.optionalString("kernel", allowed: ["automatic", "spectral", "direct"]) ?? "automatic"
-        let scheme = try object.optionalString("scheme", allowed: ["semi-lagrangian", "method-of-lines"]) ?? "semi-lagrangian"
+        let scheme = try object.optionalString("scheme", allowed: ["automatic", "semi-lagrangian", "method-of-lines"]) ?? "automatic"
         try object.rejectUnknownKeys()
         return DensitySettings(grid: grid, gridName: gridName, cfl: cfl, maximumStep: maximumStep,
                                kernelPath: kernelPath, scheme: scheme)

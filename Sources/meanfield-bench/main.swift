@@ -30,6 +30,7 @@ invocation, on the same machine and thread count.
 """)
 do {
     print(try runTransformBenchmark(python: python, threads: threads))
+    print(runParticleBenchmark())
 } catch {
     FileHandle.standardError.write(Data("meanfield-bench: \(error)\n".utf8))
     exit(70)
