@@ -15,7 +15,7 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev"])]),
 
-        .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"]),
+        .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"], exclude: ["README.md"]),
         .target(name: "SphereGrid", dependencies: ["CFFTW", "LinearAlgebra"], exclude: ["README.md"]),
         .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra"],
                 exclude: ["README.md"]),
@@ -28,7 +28,8 @@ let package = Package(
                 exclude: ["README.md"]),
         .target(name: "Experiment",
                 dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "Particles",
-                               "CollapseAnalysis", "LinearAlgebra"]),
+                               "CollapseAnalysis", "LinearAlgebra"],
+                exclude: ["README.md"]),
         .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
         .executableTarget(name: "meanfield-bench",
                           dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],
