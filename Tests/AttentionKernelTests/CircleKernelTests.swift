@@ -127,6 +127,43 @@ final class CircleKernelTests: XCTestCase {
         XCTAssertNil(evaluation.scaledPotential)
     }
 
+    func testDirectPathMatchesNaiveSum() throws {
+        let grid = try CircleGrid(cells: 90)
+        let density = smoothDensity(on: grid)
+        let query = Matrix2(rows: [[1.2, -0.3], [0.4, 0.9]])
+        let key = Matrix2(rows: [[0.7, 0.5], [-0.2, 1.1]])
+        let value = Matrix2(rows: [[0.3, 1.0], [-0.6, 0.2]])
+        let beta = 6.0
+        let a = query.transposed * key
+        for normalization in [Normalization.none, .softmax] {
+            let model = try CircleAttentionModel(beta: beta, query: query, key: key, value: value,
+                                                 normalization: normalization)
+            let evaluation = try CircleAttentionKernel(grid: grid, model: model).evaluate(density: density)
+            XCTAssertEqual(evaluation.path, .direct)
+            var energy = 0.0
+            for i in 0..<grid.cells {
+                let x = grid.point(cell: i)
+                var d = 0.0
+                var n = SIMD2<Double>.zero
+                for j in 0..<grid.cells {
+                    let y = grid.point(cell: j)
+                    let weight = exp(beta * (x * a.apply(y)).sum()) * density[j] * grid.cellLength
+                    d += weight
+                    n += weight * value.apply(y)
+                }
+                energy += density[i] * grid.cellLength * d / (2 * beta)
+                let tangent = SIMD2(-x.y, x.x)
+                let tangential = (n * tangent).sum()
+                let expected = normalization == .softmax ? tangential / d : tangential
+                XCTAssertEqual(evaluation.scaledDenominator[i] * exp(evaluation.logScale), d, accuracy: 1e-12 * d,
+                               "D at cell \(i)")
+                XCTAssertEqual(evaluation.angularVelocity[i], expected, accuracy: 1e-12 * max(abs(expected), 1),
+                               "\(normalization) X at cell \(i)")
+            }
+            XCTAssertEqual(evaluation.energy, energy, accuracy: 1e-12 * energy)
+        }
+    }
+
     func testResolutionWarning() throws {
         let coarse = try CircleGrid(cells: 16)
         let model = try CircleAttentionModel(beta: 100, normalization: .softmax)
