@@ -138,6 +138,8 @@ public final class CircleAttentionKernel: @unchecked Sendable {
                                tangential: tangential, mass: masses[index], normalization: model.normalization)
             }
             fallbackCount = fallbackCells.count
+            // NOTE: each fallback cell costs a sum over all cells, so a very peaked
+            // density at large β on a fine grid can make this O(cells²).
             if !fallbackCells.isEmpty {
                 let rows = directRows(targets: fallbackCells, masses: masses)
                 store(rows, cells: fallbackCells, masses: masses, into: &assembly)

@@ -203,4 +203,27 @@ final class CircleKernelTests: XCTestCase {
             XCTAssertEqual(logSpectral, logDirect, accuracy: 1e-7, "log D at cell \(k)")
         }
     }
+
+    func testSlowLargestGridSpectralEvaluation() throws {
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["MEANFIELD_SLOW_TESTS"] == "1",
+                          "set MEANFIELD_SLOW_TESTS=1 to run")
+        let grid = try CircleGrid(cells: CircleGrid.maximumCellCount)
+        // Mild enough that no cell falls back to the O(cells²) direct sum.
+        let kappa = 2.0, beta = 10.0
+        let logNormalization = log(2 * Double.pi) + logBesselZero(kappa)
+        let density = grid.angles().map { exp(kappa * cos($0 - 2) - logNormalization) }
+        let model = try CircleAttentionModel(beta: beta, normalization: .softmax)
+        let kernel = try CircleAttentionKernel(grid: grid, model: model)
+        let start = Date()
+        let evaluation = try kernel.evaluate(density: density)
+        XCTAssertEqual(evaluation.fallbackCellCount, 0)
+        print("circle kernel: \(grid.cells) cells, beta = \(beta), \(Date().timeIntervalSince(start)) s, \(evaluation.fallbackCellCount) fallback cells")
+        for k in stride(from: 0, to: grid.cells, by: 4099) {
+            let x = grid.point(cell: k)
+            let combined = beta * x + kappa * SIMD2(cos(2.0), sin(2.0))
+            let expected = logBesselZero((combined * combined).sum().squareRoot()) - logBesselZero(kappa)
+            let computed = evaluation.logScale + log(evaluation.scaledDenominator[k])
+            XCTAssertEqual(computed, expected, accuracy: 1e-9, "log D at cell \(k)")
+        }
+    }
 }
