@@ -36,12 +36,14 @@ final class CircleSpectralEvaluator: @unchecked Sendable {
         let magnitude = abs(z)
         logScale = magnitude
         transform = CircleFourierTransform(length: grid.cells)
+
         let top = grid.cells / 2
         let scaled = scaledModifiedBessel(maximumOrder: top + 1, argument: magnitude)
         let h = grid.cellLength
         var values = [Double](repeating: 0, count: top + 1)
         var angular = [Double](repeating: 0, count: top + 1)
         var radial = [Double](repeating: 0, count: top + 1)
+
         for k in 0...top {
             // (−1)^k for a < 0: I_k(z) = s^k I_k(|z|), and both I_k(z)/z and I_k'(z)
             // carry s^{k+1}.
@@ -57,6 +59,7 @@ final class CircleSpectralEvaluator: @unchecked Sendable {
                 angular[k] = h * oddSign * Double(k) * quotient
             }
         }
+
         if grid.cells % 2 == 0 { angular[top] = 0 }
         valueCoefficients = values
         angularCoefficients = angular

@@ -103,7 +103,7 @@ public final class CircleStepper {
     ///
     /// - Throws: `StepperError` on NaN or negative density, a non-finite
     ///   velocity, a failed velocity evaluation or a step too small to change
-    ///   the time. `state` then holds the last accepted step. Errors thrown by
+    ///   the time. `state` then contains the last accepted step. Errors thrown by
     ///   `observer` propagate unchanged, after `state` has been updated.
     public func advance(_ state: inout CircleDensityState, to endTime: Double,
                         observer: (StepReport, CircleDensityState) throws -> Void = { _, _ in }) throws {
@@ -169,7 +169,7 @@ public final class CircleStepper {
         }
     }
 
-    /// One SSP-RK3 step in increment form from `density`.
+    /// Takes one SSP-RK3 step in increment form from `density`.
     private func rungeKutta3(_ u: [Double], first: CircleFaceVelocities, dt: Double,
                              step: Int, time: Double) throws -> [Double] {
         let n = u.count

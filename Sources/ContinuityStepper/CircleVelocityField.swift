@@ -56,7 +56,7 @@ public struct CircleLinearVelocityField: CircleVelocityField {
         }
     }
 
-    /// The rotation X_θ = ω (radians per unit time).
+    /// Creates the rotation X_θ = ω (radians per unit time).
     public static func rotation(grid: CircleGrid, angularVelocity omega: Double) throws -> CircleLinearVelocityField {
         try CircleLinearVelocityField(grid: grid, matrix: .rotationGenerator(omega))
     }

@@ -14,7 +14,7 @@ final class CircleKernelTests: XCTestCase {
         evaluation.scaledDenominator.map { $0 * exp(evaluation.logScale) }
     }
 
-    /// A smooth density with several modes: a von Mises bump plus cos 3θ.
+    /// Returns a smooth density with several modes: a von Mises bump plus cos 3θ.
     private func smoothDensity(on grid: CircleGrid) -> [Double] {
         let values = grid.angles().map { theta in
             exp(2 * cos(theta - 0.7)) + 0.5 + 0.3 * cos(3 * theta)
