@@ -166,6 +166,32 @@ final class CircleStepperTests: XCTestCase {
         }
     }
 
+    func testAttentionWithoutPotentialAveragesCentres() throws {
+        // V is not a multiple of A, so the face velocity is the mean of the two
+        // centre velocities.
+        let grid = try CircleGrid(cells: 64)
+        let value = Matrix2(rows: [[0.5, 1.0], [-0.4, 0.3]])
+        let model = try CircleAttentionModel(beta: 3, value: value, normalization: .softmax)
+        let kernel = try CircleAttentionKernel(grid: grid, model: model)
+        let field = CircleAttentionVelocityField(kernel: kernel)
+        let initial = density(on: grid) { exp(cos($0 - 0.5)) + 0.3 }
+        let centres = try kernel.evaluate(density: initial).angularVelocity
+        let faces = try field.faceVelocities(density: initial)
+        XCTAssertNotNil(faces.energy)
+        for k in 0..<grid.cells {
+            let expected = 0.5 * (centres[k] + centres[(k + 1) % grid.cells])
+            XCTAssertEqual(faces.velocities[k], expected, accuracy: 1e-15, "face \(k)")
+        }
+
+        let stepper = try CircleStepper(velocity: field, cfl: 0.5)
+        var state = CircleDensityState(density: initial)
+        try stepper.advance(&state, to: 2) { report, _ in
+            XCTAssertEqual(report.mass, 1, accuracy: 1e-13, "mass at step \(report.step)")
+            XCTAssertGreaterThanOrEqual(report.minimumDensity, 0, "step \(report.step)")
+        }
+        XCTAssertEqual(state.time, 2)
+    }
+
     func testNonFiniteVelocityThrows() throws {
         struct BrokenField: CircleVelocityField {
             let grid: CircleGrid
