@@ -32,7 +32,8 @@ final class FFTWRingTransform: @unchecked Sendable {
     private let backwardPlan: fftw_plan
 
     init(length: Int) {
-        precondition(length >= 2 && length % 2 == 0, "ring length \(length) must be even and at least 2")
+        // Rings of the sphere grid have even length; the circle grid also uses odd lengths.
+        precondition(length >= 1, "ring length \(length) must be at least 1")
         self.length = length
         self.spectrumLength = length / 2 + 1
         self.sampleStride = (length + 7) / 8 * 8
