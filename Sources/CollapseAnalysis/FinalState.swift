@@ -49,14 +49,7 @@ public struct MomentSummary: Sendable, Equatable {
 
     /// exp(−Σ p_k log p_k) with p_k = λ_k / Σλ, terms with p_k ≤ 0 skipped.
     public var effectiveRank: Double {
-        let total = secondMomentEigenvalues.filter { $0 > 0 }.reduce(0, +)
-        guard total > 0 else { return 0 }
-        var entropy = 0.0
-        for value in secondMomentEigenvalues where value > 0 {
-            let p = value / total
-            entropy -= p * log(p)
-        }
-        return exp(entropy)
+        LinearAlgebra.effectiveRank(eigenvalues: secondMomentEigenvalues)
     }
 
     /// Builds the summary from the mass-weighted sums Σ w x and Σ w x xᵀ
