@@ -63,6 +63,9 @@ enum AnalyzeCommand {
         let parsed: MeanFieldCommand.RunArguments
         do {
             parsed = try MeanFieldCommand.parseRunArguments(arguments, command: "analyze")
+        } catch is MeanFieldCommand.HelpRequested {
+            print(MeanFieldCommand.usage)
+            return ExitCode.success.rawValue
         } catch {
             MeanFieldCommand.printError("meanfield: \(error)")
             return ExitCode.usage.rawValue

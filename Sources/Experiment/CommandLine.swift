@@ -76,6 +76,9 @@ public enum MeanFieldCommand {
         var quiet = false
     }
 
+    /// Thrown by the argument parser for --help.
+    struct HelpRequested: Error {}
+
     static func parseRunArguments(_ arguments: [String], command: String = "run") throws -> RunArguments {
         var result = RunArguments()
         var index = 0
@@ -90,6 +93,8 @@ public enum MeanFieldCommand {
                 index += 1
             case "--quiet", "-q":
                 result.quiet = true
+            case "--help", "-h":
+                throw HelpRequested()
             default:
                 if argument.hasPrefix("--output=") {
                     result.output = String(argument.dropFirst("--output=".count))
@@ -111,6 +116,9 @@ public enum MeanFieldCommand {
         let parsed: RunArguments
         do {
             parsed = try parseRunArguments(arguments)
+        } catch is HelpRequested {
+            print(usage)
+            return ExitCode.success.rawValue
         } catch {
             printError("meanfield: \(error)")
             return ExitCode.usage.rawValue

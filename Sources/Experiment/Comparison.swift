@@ -115,11 +115,14 @@ enum ComparisonWriter {
             if counts.count >= 2, counts.allSatisfy({ logDistances[$0] != nil }) {
                 let means = counts.map { count in logDistances[count]!.reduce(0, +) / Double(logDistances[count]!.count) }
                 let fit = linearFit(x: counts.map { log(Double($0)) }, y: means)
-                slopeText += [csvNumber(time), csvNumber(fit.slope), csvNumber(fit.intercept), csvNumber(fit.rSquared),
+                // Two counts fit any line exactly, so R² says nothing there.
+                let rSquared: Double? = counts.count > 2 ? fit.rSquared : nil
+                slopeText += [csvNumber(time), csvNumber(fit.slope), csvNumber(fit.intercept), csvNumber(rSquared),
                               counts.map(String.init).joined(separator: ";"),
                               means.map(csvNumber).joined(separator: ";")].joined(separator: ",") + "\n"
-                progress.line(String(format: "  t = %g: distance ~ n^%.3f (R² %.3f over n = %@)", time, fit.slope,
-                                fit.rSquared, counts.map(String.init).joined(separator: ", ")))
+                let fitQuality = rSquared.map { String(format: "R² %.3f, ", $0) } ?? ""
+                progress.line(String(format: "  t = %g: distance ~ n^%.3f (%@n = %@)", time, fit.slope,
+                                fitQuality, counts.map(String.init).joined(separator: ", ")))
             }
         }
         try output.write(text, to: "comparison.csv")

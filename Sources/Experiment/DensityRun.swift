@@ -77,7 +77,8 @@ public final class DensityRun {
         do {
             stepper = try ContinuityStepper(velocity: source.field, cfl: settings.cfl,
                                             maximumStep: settings.maximumStep,
-                                            scheme: DensityRun.timeScheme(named: settings.scheme))
+                                            scheme: DensityRun.timeScheme(named: settings.scheme),
+                                            variationLimit: settings.variationLimit)
         } catch let error as StepperError {
             throw ConfigError("density: \(error.detail)")
         }
@@ -138,6 +139,13 @@ public final class DensityRun {
             for target in config.time.snapshots where target > state.time {
                 try stepper.advance(&state, to: target) { report, newState in
                     try observe(report, newState.density)
+                    let remainingSteps = (end - report.time) / report.dt
+                    if report.dt > 0, remainingSteps > DensityRun.maximumRemainingSteps {
+                        throw RunFailure(name: config.name,
+                                         reason: String(format: "the time step fell to %.3g, so reaching t = %g would take about %.2g more steps; velocities this large (USA velocities grow like e^{aβ}) need softmax normalization, a smaller beta or a shorter end time", report.dt, end, remainingSteps),
+                                         step: report.step, time: report.time, lastSnapshot: lastSnapshot,
+                                         directory: outputDirectory, isOutputFailure: false)
+                    }
                     let energyText = report.energy.map { String(format: "%.10g", $0) } ?? "-"
                     log.step(String(format: "step %d  t %.6g  dt %.3g  mass %.15g  energy %@",
                                     report.step, report.time, report.dt, report.mass, energyText),
@@ -150,7 +158,7 @@ public final class DensityRun {
         } catch let error as OutputError {
             throw fail(error.message, output: true)
         } catch let failure as RunFailure {
-            throw failure
+            throw fail(failure.reason)
         } catch {
             throw fail("\(error)")
         }
@@ -178,6 +186,10 @@ public final class DensityRun {
         let line = "\(config.name): \(state.step) steps to t = \(String(format: "%g", state.time)), \(config.time.snapshots.count) snapshots, \(ProgressLog.format(seconds: wall)) — \(outputDirectory.path)"
         return RunSummary(name: config.name, directory: outputDirectory, steps: state.step, line: line)
     }
+
+    /// A run whose step would need more steps than this to reach its end
+    /// time stops with a diagnostic instead of running for days.
+    static let maximumRemainingSteps = 1e7
 
     static func timeScheme(named name: String) -> TimeScheme {
         switch name {

@@ -23,6 +23,12 @@ public final class ExperimentRun {
 
     public func execute() throws -> RunSummary {
         let start = Date()
+        do {
+            try OutputFiles(directory: outputDirectory).removePreviousRunFiles()
+        } catch let error as OutputError {
+            throw RunFailure(name: config.name, reason: error.message, step: 0, time: 0, lastSnapshot: nil,
+                             directory: outputDirectory, isOutputFailure: true)
+        }
         var densityRun: DensityRun?
         var densitySummary: RunSummary?
         if config.density != nil {

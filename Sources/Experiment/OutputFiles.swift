@@ -39,6 +39,46 @@ public struct OutputFiles {
         return url
     }
 
+    /// Removes the files an earlier run left in this folder (snapshots,
+    /// diagnostics, records, comparisons, particle folders), so that the
+    /// folder describes only the new run. Other files are left alone.
+    public func removePreviousRunFiles() throws {
+        let manager = FileManager.default
+        func remove(_ url: URL) throws {
+            guard manager.fileExists(atPath: url.path) else { return }
+            do { try manager.removeItem(at: url) } catch {
+                throw OutputError("\(url.path) from an earlier run could not be removed: \(error.localizedDescription)")
+            }
+        }
+        for name in ["diagnostics.csv", "run.json", "final_state.json", "comparison.csv",
+                     "comparison_slopes.csv"] {
+            try remove(directory.appendingPathComponent(name))
+        }
+        for folder in ["density", "particles"] {
+            let url = directory.appendingPathComponent(folder)
+            try removeSnapshots(in: url)
+            let entries = (try? manager.contentsOfDirectory(atPath: url.path)) ?? []
+            for entry in entries where entry.hasPrefix("n=") {
+                try removeSnapshots(in: url.appendingPathComponent(entry))
+                try? manager.removeItem(at: url.appendingPathComponent(entry))
+            }
+            if (try? manager.contentsOfDirectory(atPath: url.path))?.isEmpty == true {
+                try? manager.removeItem(at: url)
+            }
+        }
+    }
+
+    private func removeSnapshots(in folder: URL) throws {
+        let manager = FileManager.default
+        let entries = (try? manager.contentsOfDirectory(atPath: folder.path)) ?? []
+        for entry in entries where (entry.hasPrefix("t=") && entry.hasSuffix(".csv"))
+            || entry == "diagnostics.csv" || entry == "final_state.json" {
+            do { try manager.removeItem(at: folder.appendingPathComponent(entry)) } catch {
+                throw OutputError("\(folder.path)/\(entry) from an earlier run could not be removed: \(error.localizedDescription)")
+            }
+        }
+    }
+
     /// Snapshot file name for time t: `t=2.500000.csv` (six decimals).
     public static func snapshotFileName(time: Double) -> String {
         "t=" + String(format: "%.6f", time) + ".csv"

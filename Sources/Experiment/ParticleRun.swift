@@ -82,7 +82,7 @@ final class ParticleRun {
             _ = try? output.write(text, to: "diagnostics.csv")
             throw RunFailure(name: "\(config.name) (particles n = \(count), seed \(seed))", reason: "\(error)",
                              step: simulation.step, time: simulation.time,
-                             lastSnapshot: snapshots.last.map { "\(directory.lastPathComponent)/\(OutputFiles.snapshotFileName(time: $0.time))" },
+                             lastSnapshot: snapshots.last.map { OutputFiles.snapshotFileName(time: $0.time) },
                              directory: directory, isOutputFailure: false)
         }
         steps = simulation.step

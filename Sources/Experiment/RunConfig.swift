@@ -220,6 +220,8 @@ public struct DensitySettings: Equatable {
     public var kernelPath: String
     /// "automatic" (default), "semi-lagrangian" or "method-of-lines".
     public var scheme: String
+    /// Largest change of any cell per step as a fraction of the density's range.
+    public var variationLimit: Double
 
     static func parse(_ object: ConfigObject, configDirectory: URL?) throws -> DensitySettings {
         guard let gridValue = object.anyValue("grid") else {
@@ -247,9 +249,11 @@ public struct DensitySettings: Equatable {
                                                     rangeText: "a positive time step", excludingLower: true)
         let kernelPath = try object.optionalString("kernel", allowed: ["automatic", "spectral", "direct"]) ?? "automatic"
         let scheme = try object.optionalString("scheme", allowed: ["automatic", "semi-lagrangian", "method-of-lines"]) ?? "automatic"
+        let variationLimit = try object.optionalDouble("variation_limit", in: 0...1,
+                                                       rangeText: "a fraction in (0, 1]", excludingLower: true) ?? 0.1
         try object.rejectUnknownKeys()
         return DensitySettings(grid: grid, gridName: gridName, cfl: cfl, maximumStep: maximumStep,
-                               kernelPath: kernelPath, scheme: scheme)
+                               kernelPath: kernelPath, scheme: scheme, variationLimit: variationLimit)
     }
 }
 
@@ -287,6 +291,11 @@ public struct TimeSettings: Equatable {
         for t in times.map({ min($0, end) }).sorted() {
             if let last = merged.last, abs(t - last) <= 1e-12 * max(1, end) { continue }
             merged.append(t)
+        }
+        // Snapshot files are named by the time with six decimals.
+        for (earlier, later) in zip(merged, merged.dropFirst())
+        where String(format: "%.6f", earlier) == String(format: "%.6f", later) {
+            throw ConfigError("time: snapshots at t = \(earlier) and t = \(later) would both be written to t=\(String(format: "%.6f", later)).csv: space snapshot times at least 1e-6 apart (or rescale time)")
         }
         try object.rejectUnknownKeys()
         return TimeSettings(end: end, snapshots: merged)
@@ -395,8 +404,12 @@ public struct RunConfig {
     /// Reads and validates a config file.
     public static func load(path: String) throws -> RunConfig {
         let url = URL(fileURLWithPath: path)
-        guard FileManager.default.fileExists(atPath: url.path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw ConfigError("config file \(path) was not found: check the path")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigError("config file \(path) is a folder: give the path of a JSON config file")
         }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -407,6 +420,9 @@ public struct RunConfig {
 
     public static func parse(data: Data, source: URL?) throws -> RunConfig {
         let sourceName = source?.path ?? "config"
+        if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw ConfigError("\(sourceName) is empty: a config is a JSON object, see docs/config.md")
+        }
         let root = try ConfigObject.parse(data: data, source: sourceName)
         let directory = source?.deletingLastPathComponent()
         do {
@@ -419,8 +435,8 @@ public struct RunConfig {
     static func parse(root: ConfigObject, source: URL?, configDirectory: URL?) throws -> RunConfig {
         let defaultName = source.map { $0.deletingPathExtension().lastPathComponent } ?? "run"
         let name = try root.optionalString("name") ?? defaultName
-        guard !name.isEmpty, !name.contains("/") else {
-            throw ConfigError("name = \"\(name)\" is not a valid run name: use a non-empty name without '/'")
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw ConfigError("name = \"\(name)\" is not a valid run name: use a non-empty name without '/' that is not \".\" or \"..\"")
         }
         let model = try ModelConfig.parse(try root.object("model"))
         let initial = try InitialCondition.parse(try root.object("initial"), configDirectory: configDirectory,
