@@ -109,8 +109,13 @@ for spectrum, title in spectra:
     if spectrum == "identity":
         names += ["identity-sa-beta1-symmetric", "identity-sa-beta4-long"]
     analysis = json.load(open(os.path.join(out, "analysis", names[0], "analysis.json")))
+    statements = sorted({json.load(open(os.path.join(out, "analysis", name, "analysis.json")))["regime_statement"]
+                         for name in names})
+    scope = "the same for every run below" if len(statements) == 1 else "one per distinct run"
     print(f"Prediction (`meanfield analyze`): regime `{analysis['regime']}`, expected rank "
-          f"{analysis['expected_rank']}.\n")
+          f"{analysis['expected_rank']}. Regime statement ({scope}):\n")
+    for statement in statements:
+        print(f"> {statement}\n")
     print("| run | end | times t | effective rank, density | effective rank, particles "
           "| larger hemisphere, density / particles | final density | final particles | wall |")
     print("|---|---|---|---|---|---|---|---|---|")
