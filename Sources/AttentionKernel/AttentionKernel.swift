@@ -129,13 +129,13 @@ public final class AttentionKernel: @unchecked Sendable {
         for index in density.indices {
             masses[index] = density[index] * areas[index]
         }
-        let sources = PackedSources(points: centres, masses: masses)
         var assembly = Assembly(cellCount: density.count)
 
         let path: KernelPath
         var fallbackCount = 0
         if let spectral {
             path = .spectral
+            let valueScale = model.value.scalarMultipleOfIdentity
             let fields = spectral.evaluate(density: density)
             assembly.logScale = spectral.logScale
             let largest = fields.scaledDenominator.filter { $0.isFinite }.max() ?? 0
@@ -147,26 +147,32 @@ public final class AttentionKernel: @unchecked Sendable {
                     fallbackCells.append(index)
                     continue
                 }
-                let numerator = model.value.apply(fields.scaledGradient[index])
                 // For V = v·I the velocity is v times the surface gradient,
                 // which is tangential without a projection.
+                let numerator: SIMD3<Double>
                 let tangential: SIMD3<Double>
-                if let v = model.value.scalarMultipleOfIdentity {
+                if let v = valueScale {
+                    numerator = v * fields.scaledGradient[index]
                     tangential = v * fields.scaledSurfaceGradient[index]
                 } else {
+                    numerator = model.value.apply(fields.scaledGradient[index])
                     tangential = project(numerator, onto: centres[index])
                 }
                 assembly.setScaled(cell: index, denominator: d, numerator: numerator, tangential: tangential,
-                                   logMass: log(masses[index]), normalization: model.normalization)
+                                   mass: masses[index], normalization: model.normalization)
             }
             fallbackCount = fallbackCells.count
             if !fallbackCells.isEmpty {
+                // The energy of the spectral cells then joins the log-form sum of the rows.
+                assembly.moveLinearEnergyToLogTerms()
+                let sources = PackedSources(points: centres, masses: masses)
                 let rows = computeDirectRows(targets: fallbackCells.map { centres[$0] }, sources: sources,
                                              scoreMatrix: scoreMatrix)
                 assembleRows(rows, cells: fallbackCells, masses: masses, into: &assembly)
             }
         } else {
             path = .direct
+            let sources = PackedSources(points: centres, masses: masses)
             let rows = computeDirectRows(targets: centres, sources: sources, scoreMatrix: scoreMatrix)
             assembly.logScale = rows.shift.max()!
             assembleRows(rows, cells: Array(density.indices), masses: masses, into: &assembly)
@@ -175,7 +181,7 @@ public final class AttentionKernel: @unchecked Sendable {
         let potential = potentialFactor.map { c in
             assembly.scaledDenominator.map { c / model.beta * $0 }
         }
-        let logEnergy = logSumExp(assembly.logEnergyTerms) - log(2 * model.beta)
+        let logEnergy = assembly.logEnergySum() - log(2 * model.beta)
         return AttentionEvaluation(logScale: assembly.logScale,
                                    scaledDenominator: assembly.scaledDenominator,
                                    scaledNumerator: assembly.scaledNumerator,
@@ -227,12 +233,21 @@ public final class AttentionKernel: @unchecked Sendable {
 
 /// Per-cell outputs collected by `evaluate`.
 private struct Assembly {
-    var logScale = 0.0
+    var logScale = 0.0 {
+        didSet { halfScaleFactor = exp(logScale / 2) }
+    }
+    /// e^{logScale/2}: USA velocities are multiplied by it twice, so that a
+    /// large scale with a small velocity does not overflow early.
+    private var halfScaleFactor = 1.0
     var scaledDenominator: [Double]
     var scaledNumerator: [SIMD3<Double>]
     var velocity: [SIMD3<Double>]
-    /// log(m_i D_i) for the cells with positive mass.
+    /// log(m_i D_i) for cells stored in log form (direct rows).
     var logEnergyTerms: [Double] = []
+    /// Σ m_i e^{−logScale} D_i over cells stored by `setScaled`, with the
+    /// terms themselves kept until `logEnergySum` in case the sum underflows.
+    private var linearEnergy = 0.0
+    private var linearTerms: [(mass: Double, denominator: Double)] = []
 
     init(cellCount: Int) {
         scaledDenominator = [Double](repeating: 0, count: cellCount)
@@ -242,18 +257,42 @@ private struct Assembly {
 
     /// Stores values already on the common scale e^{logScale}.
     mutating func setScaled(cell: Int, denominator: Double, numerator: SIMD3<Double>, tangential: SIMD3<Double>,
-                            logMass: Double, normalization: Normalization) {
+                            mass: Double, normalization: Normalization) {
         scaledDenominator[cell] = denominator
         scaledNumerator[cell] = numerator
         switch normalization {
         case .softmax:
             velocity[cell] = tangential / denominator
         case .none:
-            velocity[cell] = multiplyByExponential(tangential, logScale)
+            var scaled = SIMD3<Double>.zero
+            for component in 0..<3 where tangential[component] != 0 {
+                scaled[component] = tangential[component] * halfScaleFactor * halfScaleFactor
+            }
+            velocity[cell] = scaled
         }
-        if logMass > -.infinity {
-            logEnergyTerms.append(logMass + logScale + log(denominator))
+        if mass > 0 {
+            linearEnergy += mass * denominator
+            linearTerms.append((mass, denominator))
         }
+    }
+
+    /// Turns the linear energy terms into log-form terms.
+    mutating func moveLinearEnergyToLogTerms() {
+        for term in linearTerms {
+            logEnergyTerms.append(log(term.mass) + logScale + log(term.denominator))
+        }
+        linearTerms = []
+        linearEnergy = 0
+    }
+
+    /// log Σ_i m_i D_i: from the linear sum when it is a normal positive
+    /// number and no log-form terms exist, else by log-sum-exp.
+    mutating func logEnergySum() -> Double {
+        if logEnergyTerms.isEmpty, linearEnergy.isFinite, linearEnergy >= Double.leastNormalMagnitude {
+            return log(linearEnergy) + logScale
+        }
+        moveLinearEnergyToLogTerms()
+        return logSumExp(logEnergyTerms)
     }
 }
 

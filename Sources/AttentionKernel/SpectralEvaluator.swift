@@ -85,12 +85,13 @@ final class SpectralEvaluator: @unchecked Sendable {
         let radial = transform.synthesize(weighted(coefficients, by: radialCoefficients))
 
         var surface = [SIMD3<Double>](repeating: .zero, count: density.count)
+        for index in density.indices {
+            surface[index] = gradient.colatitude[index] * colatitudeVectors[index]
+                + gradient.longitude[index] * longitudeVectors[index]
+        }
         var full = surface
         for index in density.indices {
-            let tangential = gradient.colatitude[index] * colatitudeVectors[index]
-                + gradient.longitude[index] * longitudeVectors[index]
-            surface[index] = tangential
-            full[index] = tangential + radial[index] * centres[index]
+            full[index] += radial[index] * centres[index]
         }
         return Fields(scaledDenominator: denominator, scaledSurfaceGradient: surface, scaledGradient: full)
     }

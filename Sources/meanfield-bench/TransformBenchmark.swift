@@ -93,9 +93,12 @@ func runTransformBenchmark(python: String, threads: Int) throws -> String {
 
         let model = try AttentionModel(beta: 4, normalization: .softmax)
         let kernel = try AttentionKernel(grid: grid, model: model, path: .spectral)
+        // A positive density 1 + f/2 with the random field scaled to max |f| = 1.
         let areas = grid.cellAreas()
-        let total = zip(field, areas).map { (1.5 + 0.1 * $0) * $1 }.reduce(0, +)
-        let density = field.map { (1.5 + 0.1 * $0) / total }
+        let largest = field.map(abs).max() ?? 1
+        let shape = field.map { 1 + 0.5 * $0 / largest }
+        let total = zip(shape, areas).map { $0 * $1 }.reduce(0, +)
+        let density = shape.map { $0 / total }
         let velocity = try medianTime(repeats: repeats) { _ = try kernel.evaluate(density: density) }
 
         func ratio(_ ours: Double, _ peer: Double?) -> String {
