@@ -10,7 +10,10 @@ import SphereGrid
 /// cells form one arc, and the cells k = cells − 1 and 0 are neighbours. An
 /// arc is a cluster core when it contains at least `minimumMassFraction` of
 /// M and its resultant length reaches `minimumResultantLength`, which rejects
-/// uniform arcs longer than about 2.26 radians (sin(r)/r = 0.8 at half-width r = 1.13). A cluster's mass is that of the cells
+/// uniform arcs longer than about 2.26 radians (sin(r)/r = 0.8 at half-width
+/// r = 1.13). With the default factor 10 the dense cells cover at most a
+/// tenth of the circle, so with the default criteria every dense arc passes
+/// that test. A cluster's mass is that of the cells
 /// with ρ > `clusterSupportFactor` × M/(2π) whose nearest core centre is its
 /// own. Two clusters form an antipodal pair when their centre angles differ
 /// by at least `antipodalAngle`. Without clusters the second moment decides:
