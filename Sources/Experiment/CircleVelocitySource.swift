@@ -53,7 +53,7 @@ struct CircleVelocitySource: VelocityDescribing {
         }
     }
 
-    /// A field given directly, with no cell-centre velocities (tests).
+    /// Creates a source from a field given directly, without cell-centre velocities (tests).
     init(field: CircleVelocityField, description: String) {
         self.field = field
         self.description = description

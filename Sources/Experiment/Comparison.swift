@@ -51,7 +51,7 @@ enum SobolevDistance {
 ///
 /// with μ̂_k = (1/n) Σ_i e^{−ikθ_i} and ρ̂_k = ∫ e^{−ikθ} ρ dθ, both
 /// Fourier coefficients of a probability measure (no 1/(2π) factor), and
-/// K = cells/2. The sum runs over k ≥ 1 only; the terms of −k are the
+/// K = cells/2. The sum runs over k ≥ 1 only. The terms of −k are the
 /// complex conjugates of those of k, so the two-sided norm is √2 times this
 /// one. ρ̂_k is the exact coefficient of the piecewise-constant density the
 /// tokens are sampled from, sinc(kh/2) Σ_j ρ_j h e^{−ikθ_j} with
@@ -114,7 +114,7 @@ protocol ComparableDensityRun: AnyObject {
     var snapshots: [(time: Double, density: [Double])] { get }
     var table: DiagnosticsTable { get }
     var record: RunRecord? { get }
-    /// What `comparison.csv`'s distance column measures, for run.json.
+    /// Description of the distance column of `comparison.csv`, for run.json.
     var distanceDescription: String { get }
     /// Sampler of the initial density, the start of every particle run.
     func initialSampler() throws -> CellSampler?

@@ -14,8 +14,8 @@ extension CircleDensityState: EvolvingDensity {}
 
 /// The part of a density run that does not depend on the manifold: the
 /// banner, the step loop through the snapshot times with progress lines,
-/// snapshots, diagnostics, run.json, the final state and failure handling
-/// that keeps every snapshot written before the failure.
+/// snapshots, diagnostics, run.json and the final state. A failed run keeps
+/// every snapshot written before the failure.
 final class DensityRunDriver {
     let config: RunConfig
     let outputDirectory: URL
@@ -24,7 +24,7 @@ final class DensityRunDriver {
     let table: DiagnosticsTable
     /// Densities at the snapshot times, in order, kept for comparisons.
     private(set) var snapshots: [(time: Double, density: [Double])] = []
-    /// What run.json records; set by `run`.
+    /// Contents of run.json, set by the caller before `run`.
     var record: RunRecord?
 
     /// Manifold-specific steps of a run.

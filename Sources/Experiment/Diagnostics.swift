@@ -26,8 +26,8 @@ public struct DiagnosticsRow {
 
     public var csvLine: String { csvLine(dimension: 3) }
 
-    /// The row for densities on S^{d−1}; on S^1 (d = 2) the moments come from
-    /// points (x, y, 0), so the dropped z component and third eigenvalue are 0.
+    /// Formats the row for densities on S^{d−1}. On S^1 (d = 2) the moments come
+    /// from points (x, y, 0), so the dropped z component and third eigenvalue are 0.
     public func csvLine(dimension d: Int) -> String {
         var fields = [String(step), csvNumber(time), csvNumber(dt), csvNumber(mass),
                       csvNumber(minimumDensity), csvNumber(maximumDensity), csvNumber(energy)]

@@ -166,7 +166,7 @@ final class ParticleRun {
 /// Draws tokens from the piecewise-constant density of a grid exactly: a
 /// cell with probability ρ_i area_i (ρ_k length_k on a circle grid), then a
 /// point uniform inside it. On S^2 that means cos θ uniform between the ring
-/// faces and φ uniform between the longitude faces; on S^1 the angle is
+/// faces and φ uniform between the longitude faces. On S^1 the angle is
 /// uniform between the cell faces θ_k ± h/2.
 struct CellSampler {
     enum Cells {

@@ -32,7 +32,7 @@ struct RunRecord {
         wallTime = Date().timeIntervalSince(startDate)
     }
 
-    /// The `grid` entry of a sphere grid.
+    /// Builds the `grid` entry of a sphere grid.
     static func gridEntry(_ grid: SphereGrid, name: String) -> [String: Any] {
         [
             "kind": "gauss-legendre",
@@ -44,7 +44,7 @@ struct RunRecord {
         ]
     }
 
-    /// The `grid` entry of a circle grid; the maximum Fourier mode is cells/2.
+    /// Builds the `grid` entry of a circle grid, whose maximum Fourier mode is cells/2.
     static func gridEntry(_ grid: CircleGrid, name: String) -> [String: Any] {
         [
             "kind": "circle",

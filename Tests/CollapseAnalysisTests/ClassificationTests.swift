@@ -346,9 +346,9 @@ final class CircleDensityClassificationTests: XCTestCase {
 
     func testWideArcIsExtendedRegion() throws {
         // With the default factor 10 a dense arc covers at most a tenth of
-        // the circle, so a lower factor is needed to make a wide one: a
-        // plateau on half the circle, about 2× uniform, whose resultant
-        // length 2/π ≈ 0.64 is below 0.8.
+        // the circle, so a wide one needs a lower factor. The plateau on half
+        // the circle is about 2× uniform, and its resultant length 2/π ≈ 0.64
+        // is below 0.8.
         var criteria = ClusterCriteria()
         criteria.densityThresholdFactor = 1.5
         let density = grid.angles().map { cos($0) > 0 ? 1.0 : 0.01 }

@@ -237,7 +237,7 @@ final class CircleRunTests: XCTestCase {
                 XCTFail("token \(i) at angle \(theta) lies outside cells 0 and 5")
             }
         }
-        // Cell 5 holds 3/4 of the mass; the binomial standard deviation is about 27.
+        // Cell 5 contains 3/4 of the mass; the binomial standard deviation is about 27.
         XCTAssertEqual(Double(counts[1]), 3000, accuracy: 150)
     }
 
