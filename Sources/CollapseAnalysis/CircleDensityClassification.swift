@@ -39,19 +39,7 @@ public func classifyCircleDensity(_ density: [Double], on grid: CircleGrid, time
         throw AnalysisError("density has no positive mass: pass a density with Σ ρ_k h > 0")
     }
 
-    var weightedSum = [Double](repeating: 0, count: 2)
-    var weightedOuterSum = [Double](repeating: 0, count: 4)
-    for (k, mass) in masses.enumerated() where mass > 0 {
-        let components = [centres[k].x, centres[k].y]
-        for row in 0..<2 {
-            weightedSum[row] += mass * components[row]
-            for column in 0..<2 {
-                weightedOuterSum[row * 2 + column] += mass * components[row] * components[column]
-            }
-        }
-    }
-    let moments = try MomentSummary(weightedSum: weightedSum, weightedOuterSum: weightedOuterSum,
-                                    totalWeight: totalMass)
+    let moments = try MomentSummary(points: centres.map { [$0.x, $0.y] }, masses: masses, totalWeight: totalMass)
 
     let uniform = totalMass / (2 * Double.pi)
     let isDense = density.map { $0 > criteria.densityThresholdFactor * uniform }

@@ -36,21 +36,7 @@ public func classifyDensity(_ density: [Double], on grid: SphereGrid, time: Doub
         throw AnalysisError("density has no positive mass: pass a density with ∫ρ dσ > 0")
     }
 
-    // Moments.
-    var weightedSum = [Double](repeating: 0, count: 3)
-    var weightedOuterSum = [Double](repeating: 0, count: 9)
-    for (index, mass) in masses.enumerated() where mass > 0 {
-        let x = centres[index]
-        let components = [x.x, x.y, x.z]
-        for row in 0..<3 {
-            weightedSum[row] += mass * components[row]
-            for column in 0..<3 {
-                weightedOuterSum[row * 3 + column] += mass * components[row] * components[column]
-            }
-        }
-    }
-    let moments = try MomentSummary(weightedSum: weightedSum, weightedOuterSum: weightedOuterSum,
-                                    totalWeight: totalMass)
+    let moments = try MomentSummary(points: centres.map { [$0.x, $0.y, $0.z] }, masses: masses, totalWeight: totalMass)
 
     // Dense cells and their connected regions.
     let threshold = criteria.densityThresholdFactor * totalMass / (4 * Double.pi)
