@@ -36,21 +36,7 @@ public func classifyDensity(_ density: [Double], on grid: SphereGrid, time: Doub
         throw AnalysisError("density has no positive mass: pass a density with ∫ρ dσ > 0")
     }
 
-    // Moments.
-    var weightedSum = [Double](repeating: 0, count: 3)
-    var weightedOuterSum = [Double](repeating: 0, count: 9)
-    for (index, mass) in masses.enumerated() where mass > 0 {
-        let x = centres[index]
-        let components = [x.x, x.y, x.z]
-        for row in 0..<3 {
-            weightedSum[row] += mass * components[row]
-            for column in 0..<3 {
-                weightedOuterSum[row * 3 + column] += mass * components[row] * components[column]
-            }
-        }
-    }
-    let moments = try MomentSummary(weightedSum: weightedSum, weightedOuterSum: weightedOuterSum,
-                                    totalWeight: totalMass)
+    let moments = try MomentSummary(points: centres.map { [$0.x, $0.y, $0.z] }, masses: masses, totalWeight: totalMass)
 
     // Dense cells and their connected regions.
     let threshold = criteria.densityThresholdFactor * totalMass / (4 * Double.pi)
@@ -89,9 +75,24 @@ public func classifyDensity(_ density: [Double], on grid: SphereGrid, time: Doub
         groups[root] = group
     }
 
+    let supportThreshold = criteria.clusterSupportFactor * totalMass / (4 * Double.pi)
+    let support = (0..<grid.cellCount).filter { density[$0] > supportThreshold }.map { cell in
+        (point: [centres[cell].x, centres[cell].y, centres[cell].z], mass: masses[cell])
+    }
+    let (clusters, extendedRegionCount) = assembleClusters(groups: Array(groups.values), support: support,
+                                                           totalMass: totalMass, criteria: criteria)
+    return FinalState(time: time, clusters: clusters, moments: moments,
+                      extendedRegionCount: extendedRegionCount, criteria: criteria)
+}
+
+/// Splits the dense groups of a density into cluster cores and extended
+/// regions, then gives each cluster the mass of the `support` cells (those
+/// above the support level) whose nearest core centre is its own.
+func assembleClusters(groups: [GroupAccumulator], support: [(point: [Double], mass: Double)],
+                      totalMass: Double, criteria: ClusterCriteria) -> (clusters: [Cluster], extendedRegionCount: Int) {
     var cores = [GroupAccumulator]()
     var extendedRegionCount = 0
-    for group in groups.values where group.mass >= criteria.minimumMassFraction * totalMass {
+    for group in groups where group.mass >= criteria.minimumMassFraction * totalMass {
         if group.resultantLength >= criteria.minimumResultantLength {
             cores.append(group)
         } else {
@@ -105,20 +106,18 @@ public func classifyDensity(_ density: [Double], on grid: SphereGrid, time: Doub
     // centre is its own.
     let coreCentres = cores.map { $0.centre }
     var clusterMasses = [Double](repeating: 0, count: cores.count)
-    let supportThreshold = criteria.clusterSupportFactor * totalMass / (4 * Double.pi)
     if !cores.isEmpty {
-        for cell in 0..<grid.cellCount where density[cell] > supportThreshold {
-            let x = centres[cell]
+        for cell in support {
             var nearest = 0
             var largestDot = -Double.infinity
             for (index, centre) in coreCentres.enumerated() {
-                let dot = centre[0] * x.x + centre[1] * x.y + centre[2] * x.z
+                let dot = zip(centre, cell.point).reduce(0) { $0 + $1.0 * $1.1 }
                 if dot > largestDot {
                     largestDot = dot
                     nearest = index
                 }
             }
-            clusterMasses[nearest] += masses[cell]
+            clusterMasses[nearest] += cell.mass
         }
     }
     let clusters = cores.indices.map { index in
@@ -126,6 +125,5 @@ public func classifyDensity(_ density: [Double], on grid: SphereGrid, time: Doub
                 resultantLength: cores[index].resultantLength,
                 coreMass: cores[index].mass / totalMass)
     }
-    return FinalState(time: time, clusters: clusters, moments: moments,
-                      extendedRegionCount: extendedRegionCount, criteria: criteria)
+    return (clusters, extendedRegionCount)
 }

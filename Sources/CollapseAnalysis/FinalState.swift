@@ -70,6 +70,26 @@ public struct MomentSummary: Sendable, Equatable {
     }
 }
 
+extension MomentSummary {
+    /// Builds the summary of the masses `masses[i]` at the points `points[i]`
+    /// (each of the same dimension d), skipping points without positive mass.
+    init(points: [[Double]], masses: [Double], totalWeight: Double) throws {
+        let d = points.first?.count ?? 0
+        var weightedSum = [Double](repeating: 0, count: d)
+        var weightedOuterSum = [Double](repeating: 0, count: d * d)
+        for (index, mass) in masses.enumerated() where mass > 0 {
+            let components = points[index]
+            for row in 0..<d {
+                weightedSum[row] += mass * components[row]
+                for column in 0..<d {
+                    weightedOuterSum[row * d + column] += mass * components[row] * components[column]
+                }
+            }
+        }
+        try self.init(weightedSum: weightedSum, weightedOuterSum: weightedOuterSum, totalWeight: totalWeight)
+    }
+}
+
 /// Thresholds of the cluster detector, shared by densities and particles.
 public struct ClusterCriteria: Sendable, Equatable {
     /// A grid cell belongs to a dense region when ρ exceeds this multiple of

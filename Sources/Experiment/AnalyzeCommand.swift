@@ -8,11 +8,13 @@ import Foundation
 /// `growth_rates.csv`.
 enum AnalyzeCommand {
     /// Highest degree of the growth-rate table: L = nlat − 1 of the density
-    /// grid on S^2 (at least 20), or 20 without a density section.
+    /// grid on S^2, the Nyquist mode cells/2 of a circle grid on S^1 (at
+    /// least 20 in both cases), or 20 without a density section.
     static func maximumDegree(for config: RunConfig) throws -> Int {
         guard let density = config.density else { return GrowthRateTable.minimumMaximumDegree }
         switch density.grid {
-        case .gaussLegendre(let nlat): return max(nlat - 1, GrowthRateTable.minimumMaximumDegree)
+        case .sphere(.gaussLegendre(let nlat)): return max(nlat - 1, GrowthRateTable.minimumMaximumDegree)
+        case .circle(let circle): return max(circle.cells / 2, GrowthRateTable.minimumMaximumDegree)
         }
     }
 

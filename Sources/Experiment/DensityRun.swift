@@ -34,7 +34,7 @@ public struct RunFailure: Error, CustomStringConvertible {
     }
 }
 
-/// Evolves one config's density and writes its output folder.
+/// Evolves one config's density on S^2 and writes its output folder.
 public final class DensityRun {
     public let config: RunConfig
     public let outputDirectory: URL
@@ -43,14 +43,16 @@ public final class DensityRun {
     let settings: DensitySettings
     /// Replaces the velocity of the config; tests use it to inject failures.
     var velocityOverride: VelocityField?
-    /// Densities at the snapshot times, in order, kept for comparisons.
-    private(set) var snapshots: [(time: Double, density: [Double])] = []
     /// The grid of the run, once `execute` has built it.
     private(set) var grid: SphereGrid?
+    let driver: DensityRunDriver
+
+    /// Densities at the snapshot times, in order, kept for comparisons.
+    var snapshots: [(time: Double, density: [Double])] { driver.snapshots }
     /// Diagnostics of every step, row 0 the initial state.
-    let table = DiagnosticsTable()
+    var table: DiagnosticsTable { driver.table }
     /// What run.json records; set once `execute` has built the solver.
-    private(set) var record: RunRecord?
+    var record: RunRecord? { driver.record }
 
     /// - Precondition: the config has a density section.
     public init(config: RunConfig, outputDirectory: URL, log: ProgressLog) {
@@ -59,6 +61,7 @@ public final class DensityRun {
         self.settings = config.density!
         self.outputDirectory = outputDirectory
         self.log = log
+        self.driver = DensityRunDriver(config: config, outputDirectory: outputDirectory, log: log, dimension: 3)
     }
 
     /// Builds the solver, runs it through every snapshot time and writes
@@ -83,113 +86,26 @@ public final class DensityRun {
             throw ConfigError("density: \(error.detail)")
         }
 
-        let output: OutputFiles
-        do { output = try OutputFiles(directory: outputDirectory) } catch let error as OutputError {
-            throw RunFailure(name: config.name, reason: error.message, step: 0, time: 0, lastSnapshot: nil,
-                             directory: outputDirectory, isOutputFailure: true)
-        }
+        let output = try driver.openOutput()
         let centres = grid.cellCentres()
         let areas = grid.cellAreas()
-        let diagnostics = table
-        record = RunRecord(config: config, grid: grid, source: source, startDate: startDate)
-        var lastSnapshot: String?
-        var state = DensityState(density: density)
+        driver.record = RunRecord(config: config, grid: RunRecord.gridEntry(grid, name: settings.gridName),
+                                  source: source, startDate: startDate)
+        driver.banner(gridLine: "grid \(settings.gridName): \(grid.nlat) rings × \(grid.nlon) longitudes, \(grid.cellCount) cells, degree ≤ \(grid.maximumDegree)",
+                      velocity: source, scheme: settings.scheme)
 
-        log.line("meanfield \(MeanFieldCommand.version): run \(config.name)")
-        log.line("  grid \(settings.gridName): \(grid.nlat) rings × \(grid.nlon) longitudes, \(grid.cellCount) cells, degree ≤ \(grid.maximumDegree)")
-        log.line("  model: β = \(config.model.beta), normalization \(config.model.normalization), velocity \(source.description)")
-        log.line("  time: end \(config.time.end), \(config.time.snapshots.count) snapshots, cfl \(settings.cfl), scheme \(settings.scheme)\(settings.maximumStep.map { ", max_dt \($0)" } ?? "")")
-        log.line("  output: \(outputDirectory.path)")
-        for warning in source.warnings { log.line("  warning: \(warning)") }
-
-        func fail(_ reason: String, output isOutputFailure: Bool = false) -> RunFailure {
-            let failure = RunFailure(name: config.name, reason: reason, step: state.step, time: state.time,
-                                     lastSnapshot: lastSnapshot, directory: outputDirectory,
-                                     isOutputFailure: isOutputFailure)
-            record?.finish(status: "failed", steps: state.step, time: state.time, failure: failure)
-            _ = try? diagnostics.write(to: output)
-            _ = try? output.write(record!.json(), to: "run.json")
-            return failure
-        }
-
-        func observe(_ report: StepReport, _ density: [Double]) throws {
-            let moments = try MomentSummary(points: centres, masses: zip(density, areas).map { $0 * $1 })
-            diagnostics.append(DiagnosticsRow(step: report.step, time: report.time, dt: report.dt,
-                                              mass: report.mass, minimumDensity: report.minimumDensity,
-                                              maximumDensity: report.maximumDensity, energy: report.energy,
-                                              moments: moments))
-        }
-
-        func writeSnapshot() throws {
-            let name = "density/" + OutputFiles.snapshotFileName(time: state.time)
-            let velocity = config.output.fields.contains("velocity") ? try source.cellVelocities(density: state.density) : nil
-            try output.write(snapshotText(grid: grid, centres: centres, areas: areas,
-                                          density: state.density, velocity: velocity), to: name)
-            try diagnostics.write(to: output)
-            lastSnapshot = name
-            snapshots.append((state.time, state.density))
-        }
-
-        do {
-            try output.write(record!.json(), to: "run.json")
-            try writeSnapshot()
-            try observe(try stepper.report(for: state), state.density)
-            try diagnostics.write(to: output)
-            let end = config.time.end
-            for target in config.time.snapshots where target > state.time {
-                try stepper.advance(&state, to: target) { report, newState in
-                    try observe(report, newState.density)
-                    let remainingSteps = (end - report.time) / report.dt
-                    if report.dt > 0, remainingSteps > DensityRun.maximumRemainingSteps {
-                        throw RunFailure(name: config.name,
-                                         reason: String(format: "the time step fell to %.3g, so reaching t = %g would take about %.2g more steps; velocities this large (USA velocities grow like e^{aβ}) need softmax normalization, a smaller beta or a shorter end time", report.dt, end, remainingSteps),
-                                         step: report.step, time: report.time, lastSnapshot: lastSnapshot,
-                                         directory: outputDirectory, isOutputFailure: false)
-                    }
-                    let energyText = report.energy.map { String(format: "%.10g", $0) } ?? "-"
-                    log.step(String(format: "step %d  t %.6g  dt %.3g  mass %.15g  energy %@",
-                                    report.step, report.time, report.dt, report.mass, energyText),
-                             fraction: end > 0 ? report.time / end : 1)
-                }
-                try writeSnapshot()
-            }
-        } catch let error as StepperError {
-            throw fail(error.description)
-        } catch let error as OutputError {
-            throw fail(error.message, output: true)
-        } catch let failure as RunFailure {
-            throw fail(failure.reason)
-        } catch {
-            throw fail("\(error)")
-        }
-
-        do {
-            let finalState = try classifyDensity(state.density, on: grid, time: state.time)
-            try output.write(try jsonText(finalState.jsonObject), to: "final_state.json")
-            record?.extra["final_state"] = finalState.jsonObject
-            log.line("  final state at t = \(state.time): \(finalState.classification.rawValue), \(finalState.clusterCount) cluster\(finalState.clusterCount == 1 ? "" : "s"), |m| = \(String(format: "%.4f", finalState.moments.firstMomentNorm)), effective rank \(String(format: "%.4f", finalState.moments.effectiveRank))")
-        } catch let error as OutputError {
-            throw fail(error.message, output: true)
-        }
-        record?.finish(status: "completed", steps: state.step, time: state.time, failure: nil)
-        do { try output.write(record!.json(), to: "run.json") } catch let error as OutputError {
-            throw fail(error.message, output: true)
-        }
-        let rows = diagnostics.rows
-        let mass0 = rows.first?.mass ?? 1
-        let massDrift = rows.map { abs($0.mass - mass0) / mass0 }.max() ?? 0
-        let wall = Date().timeIntervalSince(startDate)
-        log.line("  done: \(state.step) steps to t = \(state.time) in \(ProgressLog.format(seconds: wall)); max relative mass drift \(String(format: "%.2e", massDrift)); min density \(String(format: "%.3e", rows.map(\.minimumDensity).min() ?? 0))")
-        if let first = rows.first?.energy, let last = rows.last?.energy {
-            log.line("  energy \(String(format: "%.10g", first)) → \(String(format: "%.10g", last)); effective rank \(String(format: "%.4f", rows.first!.moments.effectiveRank)) → \(String(format: "%.4f", rows.last!.moments.effectiveRank))")
-        }
-        let line = "\(config.name): \(state.step) steps to t = \(String(format: "%g", state.time)), \(config.time.snapshots.count) snapshots, \(ProgressLog.format(seconds: wall)) — \(outputDirectory.path)"
-        return RunSummary(name: config.name, directory: outputDirectory, steps: state.step, line: line)
+        let writesVelocity = config.output.fields.contains("velocity")
+        let hooks = DensityRunDriver.Hooks<DensityState>(
+            initialReport: { try stepper.report(for: $0) },
+            advance: { state, target, observer in try stepper.advance(&state, to: target, observer: observer) },
+            moments: { density in try MomentSummary(points: centres, masses: zip(density, areas).map { $0 * $1 }) },
+            snapshotText: { state in
+                let velocity = writesVelocity ? try source.cellVelocities(density: state.density) : nil
+                return snapshotText(grid: grid, centres: centres, areas: areas, density: state.density, velocity: velocity)
+            },
+            classify: { density, time in try classifyDensity(density, on: grid, time: time) })
+        return try driver.run(DensityState(density: density), output: output, startDate: startDate, hooks: hooks)
     }
-
-    /// A run whose step would need more steps than this to reach its end
-    /// time stops with a diagnostic instead of running for days.
-    static let maximumRemainingSteps = 1e7
 
     static func timeScheme(named name: String) -> TimeScheme {
         switch name {
@@ -200,7 +116,10 @@ public final class DensityRun {
     }
 
     private func makeGrid() throws -> SphereGrid {
-        do { return try settings.grid.makeGrid() } catch let error as GridError {
+        guard case .sphere(let specification) = settings.grid else {
+            throw ConfigError("density.grid is a circle grid: DensityRun evolves densities on S^2, so run this config with CircleDensityRun")
+        }
+        do { return try specification.makeGrid() } catch let error as GridError {
             throw ConfigError("density.grid: \(error.message)")
         }
     }

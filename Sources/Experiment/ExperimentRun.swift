@@ -29,12 +29,19 @@ public final class ExperimentRun {
             throw RunFailure(name: config.name, reason: error.message, step: 0, time: 0, lastSnapshot: nil,
                              directory: outputDirectory, isOutputFailure: true)
         }
-        var densityRun: DensityRun?
+        var densityRun: ComparableDensityRun?
         var densitySummary: RunSummary?
-        if config.density != nil {
-            let run = DensityRun(config: config, outputDirectory: outputDirectory, log: log)
-            densitySummary = try run.execute()
-            densityRun = run
+        if let density = config.density {
+            switch density.grid {
+            case .sphere:
+                let run = DensityRun(config: config, outputDirectory: outputDirectory, log: log)
+                densitySummary = try run.execute()
+                densityRun = run
+            case .circle:
+                let run = CircleDensityRun(config: config, outputDirectory: outputDirectory, log: log)
+                densitySummary = try run.execute()
+                densityRun = run
+            }
         }
         guard let settings = config.particles else {
             return densitySummary!
@@ -51,9 +58,7 @@ public final class ExperimentRun {
             log.line("  model: d = \(config.model.dimension), β = \(config.model.beta), normalization \(config.model.normalization)")
             log.line("  output: \(outputDirectory.path)")
         }
-        let initialDensity = densityRun.flatMap { run in
-            run.grid.map { (grid: $0, density: run.snapshots.first!.density) }
-        }
+        let initialDensity = try densityRun?.initialSampler()
 
         var particleRuns: [ParticleRun] = []
         var runEntries: [[String: Any]] = []
@@ -81,10 +86,11 @@ public final class ExperimentRun {
         ] as [String: Any]
 
         if let densityRun {
-            try ComparisonWriter.write(densityRun: densityRun, particleRuns: particleRuns, output: output, progress: log)
+            try ComparisonWriter.write(densityRun: densityRun, particleRuns: particleRuns, output: output,
+                                       dimension: config.model.dimension, progress: log)
             record.extra["comparison"] = [
                 "file": "comparison.csv",
-                "distance": "negative Sobolev norm H^-2 over harmonic degrees 1...L",
+                "distance": densityRun.distanceDescription,
                 "slopes_file": settings.counts.count >= 2 ? "comparison_slopes.csv" : NSNull(),
             ] as [String: Any]
         }

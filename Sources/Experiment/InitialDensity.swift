@@ -80,6 +80,25 @@ enum InitialDensity {
 /// that it belongs to the same grid.
 enum DensitySnapshotReader {
     static func read(path: String, grid: SphereGrid) throws -> [Double] {
+        let rows = try readColumns(["colatitude", "longitude", "density"], path: path, cellCount: grid.cellCount,
+                                   gridDescription: "the grid (nlat = \(grid.nlat))")
+        var density = [Double](repeating: 0, count: grid.cellCount)
+        for (index, row) in rows.enumerated() {
+            let (theta, phi) = (row[0], row[1])
+            let j = index / grid.nlon
+            let k = index % grid.nlon
+            guard abs(theta - grid.colatitude(ring: j)) <= 1e-9, abs(phi - grid.longitude(column: k)) <= 1e-9 else {
+                throw ConfigError("\(path):\(index + 2) is at (colatitude \(theta), longitude \(phi)), but cell \(index) of this grid is at (\(grid.colatitude(ring: j)), \(grid.longitude(column: k))): the snapshot was written on another grid")
+            }
+            density[index] = row[2]
+        }
+        return density
+    }
+
+    /// Values of the named columns, one row per cell, from a snapshot whose
+    /// last requested column is the density (checked finite and ≥ 0).
+    static func readColumns(_ names: [String], path: String, cellCount: Int,
+                            gridDescription: String) throws -> [[Double]] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("initial.path = \"\(path)\" was not found or is unreadable: give a density snapshot written by meanfield run")
         }
@@ -89,36 +108,31 @@ enum DensitySnapshotReader {
             throw ConfigError("initial.path = \"\(path)\" is empty: give a density snapshot written by meanfield run")
         }
         let columns = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let colatitudeColumn = columns.firstIndex(of: "colatitude"),
-              let longitudeColumn = columns.firstIndex(of: "longitude"),
-              let densityColumn = columns.firstIndex(of: "density") else {
-            throw ConfigError("\(path): header must contain colatitude, longitude and density (found: \(columns.joined(separator: ",")))")
+        let indices = names.compactMap { columns.firstIndex(of: $0) }
+        guard indices.count == names.count else {
+            throw ConfigError("\(path): header must contain \(names.dropLast().joined(separator: ", ")) and \(names.last!) (found: \(columns.joined(separator: ",")))")
         }
         lines.removeFirst()
-        guard lines.count == grid.cellCount else {
-            throw ConfigError("\(path) has \(lines.count) cells but the grid (nlat = \(grid.nlat)) has \(grid.cellCount): run with the grid the snapshot was written on")
+        guard lines.count == cellCount else {
+            throw ConfigError("\(path) has \(lines.count) cells but \(gridDescription) has \(cellCount): run with the grid the snapshot was written on")
         }
-        var density = [Double](repeating: 0, count: grid.cellCount)
+        var rows: [[Double]] = []
+        rows.reserveCapacity(cellCount)
         for (index, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let lineNumber = index + 2
             guard fields.count == columns.count else {
                 throw ConfigError("\(path):\(lineNumber) has \(fields.count) fields, the header has \(columns.count)")
             }
-            guard let theta = Double(fields[colatitudeColumn]), let phi = Double(fields[longitudeColumn]),
-                  let value = Double(fields[densityColumn]) else {
+            let values = indices.compactMap { Double(fields[$0]) }
+            guard values.count == indices.count else {
                 throw ConfigError("\(path):\(lineNumber) has a field that is not a number")
             }
-            guard value.isFinite, value >= 0 else {
-                throw ConfigError("\(path):\(lineNumber) density = \(value) is invalid: densities must be finite and ≥ 0")
+            guard let value = values.last, value.isFinite, value >= 0 else {
+                throw ConfigError("\(path):\(lineNumber) density = \(values.last!) is invalid: densities must be finite and ≥ 0")
             }
-            let j = index / grid.nlon
-            let k = index % grid.nlon
-            guard abs(theta - grid.colatitude(ring: j)) <= 1e-9, abs(phi - grid.longitude(column: k)) <= 1e-9 else {
-                throw ConfigError("\(path):\(lineNumber) is at (colatitude \(theta), longitude \(phi)), but cell \(index) of this grid is at (\(grid.colatitude(ring: j)), \(grid.longitude(column: k))): the snapshot was written on another grid")
-            }
-            density[index] = value
+            rows.append(values)
         }
-        return density
+        return rows
     }
 }

@@ -20,15 +20,16 @@ final class ParticleRun {
     let seed: UInt64
     let directory: URL
     let log: ProgressLog
-    /// Cell-wise initial density to sample from (comparison runs), with its grid.
-    let initialDensity: (grid: SphereGrid, density: [Double])?
+    /// Sampler of the cell-wise initial density of the density run
+    /// (comparison runs), nil to sample the config's initial condition.
+    let initialDensity: CellSampler?
     private(set) var snapshots: [ParticleSnapshotSummary] = []
     private(set) var steps = 0
     /// Classification of the tokens at the end time.
     private(set) var finalState: FinalState?
 
     init(config: RunConfig, count: Int, seed: UInt64, directory: URL, log: ProgressLog,
-         initialDensity: (grid: SphereGrid, density: [Double])?) {
+         initialDensity: CellSampler?) {
         precondition(config.particles != nil, "ParticleRun needs a particles section")
         self.config = config
         self.settings = config.particles!
@@ -113,8 +114,7 @@ final class ParticleRun {
     private func initialTokens() throws -> Tokens {
         let d = config.model.dimension
         if let initialDensity {
-            return try CellSampler(grid: initialDensity.grid, density: initialDensity.density)
-                .sample(count: count, seed: seed)
+            return try initialDensity.sample(count: count, seed: seed)
         }
         do {
             switch config.initial {
@@ -164,49 +164,81 @@ final class ParticleRun {
 }
 
 /// Draws tokens from the piecewise-constant density of a grid exactly: a
-/// cell with probability ρ_i area_i, then a point uniform in area inside
-/// it (cos θ uniform between the ring faces, φ uniform between the
-/// longitude faces).
+/// cell with probability ρ_i area_i (ρ_k length_k on a circle grid), then a
+/// point uniform inside it. On S^2 that means cos θ uniform between the ring
+/// faces and φ uniform between the longitude faces. On S^1 the angle is
+/// uniform between the cell faces θ_k ± h/2.
 struct CellSampler {
-    let grid: SphereGrid
+    enum Cells {
+        case sphere(SphereGrid)
+        case circle(CircleGrid)
+    }
+
+    let cells: Cells
     let cumulative: [Double]
 
     init(grid: SphereGrid, density: [Double]) throws {
-        self.grid = grid
-        let areas = grid.cellAreas()
+        cells = .sphere(grid)
+        cumulative = try CellSampler.cumulativeDistribution(density: density, measures: grid.cellAreas())
+    }
+
+    init(grid: CircleGrid, density: [Double]) throws {
+        cells = .circle(grid)
+        cumulative = try CellSampler.cumulativeDistribution(density: density, measures: grid.cellLengths())
+    }
+
+    /// Normalized running sums of max(ρ_i, 0) · measure_i.
+    private static func cumulativeDistribution(density: [Double], measures: [Double]) throws -> [Double] {
         var running = 0.0
         var cumulative = [Double](repeating: 0, count: density.count)
         for i in density.indices {
-            running += max(density[i], 0) * areas[i]
+            running += max(density[i], 0) * measures[i]
             cumulative[i] = running
         }
         guard running > 0, running.isFinite else {
             throw ConfigError("initial density has mass \(running): cannot sample particles from it")
         }
-        self.cumulative = cumulative.map { $0 / running }
+        return cumulative.map { $0 / running }
+    }
+
+    /// Index of the first cell whose cumulative probability reaches u.
+    private func cell(for u: Double) -> Int {
+        var low = 0, high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] < u { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     func sample(count: Int, seed: UInt64) throws -> Tokens {
         var generator = SeededGenerator(seed: seed)
-        var positions = [Double](repeating: 0, count: 3 * count)
-        for i in 0..<count {
-            let u = generator.nextUniform()
-            var low = 0, high = cumulative.count - 1
-            while low < high {
-                let middle = (low + high) / 2
-                if cumulative[middle] < u { low = middle + 1 } else { high = middle }
+        switch cells {
+        case .sphere(let grid):
+            var positions = [Double](repeating: 0, count: 3 * count)
+            for i in 0..<count {
+                let index = cell(for: generator.nextUniform())
+                let j = index / grid.nlon
+                let k = index % grid.nlon
+                let zTop = grid.faceCosColatitude[j]
+                let zBottom = grid.faceCosColatitude[j + 1]
+                let z = zBottom + (zTop - zBottom) * generator.nextUniform()
+                let phi = grid.longitude(column: k) + (generator.nextUniform() - 0.5) * grid.longitudeSpacing
+                let s = max(0, 1 - z * z).squareRoot()
+                positions[3 * i] = s * cos(phi)
+                positions[3 * i + 1] = s * sin(phi)
+                positions[3 * i + 2] = z
             }
-            let j = low / grid.nlon
-            let k = low % grid.nlon
-            let zTop = grid.faceCosColatitude[j]
-            let zBottom = grid.faceCosColatitude[j + 1]
-            let z = zBottom + (zTop - zBottom) * generator.nextUniform()
-            let phi = grid.longitude(column: k) + (generator.nextUniform() - 0.5) * grid.longitudeSpacing
-            let s = max(0, 1 - z * z).squareRoot()
-            positions[3 * i] = s * cos(phi)
-            positions[3 * i + 1] = s * sin(phi)
-            positions[3 * i + 2] = z
+            return try Tokens(dimension: 3, positions: positions)
+        case .circle(let grid):
+            var positions = [Double](repeating: 0, count: 2 * count)
+            for i in 0..<count {
+                let k = cell(for: generator.nextUniform())
+                let theta = grid.angle(cell: k) + (generator.nextUniform() - 0.5) * grid.cellLength
+                positions[2 * i] = cos(theta)
+                positions[2 * i + 1] = sin(theta)
+            }
+            return try Tokens(dimension: 2, positions: positions)
         }
-        return try Tokens(dimension: 3, positions: positions)
     }
 }

@@ -189,20 +189,30 @@ public indirect enum InitialCondition: Equatable {
 public enum VelocitySpecification: Equatable {
     /// X[ρ] from the attention model.
     case attention
-    /// X(x) = P⊥(x)(B x + c), independent of ρ.
+    /// X(x) = P⊥(x)(B x + c), independent of ρ, on S^2.
     case linear(matrix: Matrix3, vector: SIMD3<Double>)
+    /// X_θ = ⟨e_θ, B x⟩ with a 2×2 matrix B, independent of ρ, on S^1.
+    case circleLinear(matrix: Matrix2)
 
-    static func parse(_ object: ConfigObject) throws -> VelocitySpecification {
+    static func parse(_ object: ConfigObject, dimension: Int) throws -> VelocitySpecification {
         let kind = try object.string("kind", allowed: ["attention", "linear"])
         let result: VelocitySpecification
         if kind == "linear" {
+            let size = dimension == 2 ? 2 : 3
             guard let matrixValue = object.anyValue("matrix") else {
-                throw ConfigError("\(object.keyPath("matrix")) is missing: give B as a 3×3 list of rows")
+                throw ConfigError("\(object.keyPath("matrix")) is missing: give B as a \(size)×\(size) list of rows")
             }
-            let matrix = try MatrixSpecification.parse(matrixValue, key: "matrix", in: object, dimension: 3,
-                                                       defaultSeed: 1).matrix3()
-            let vector = try object.optionalDoubleArray("vector", count: 3) ?? [0, 0, 0]
-            result = .linear(matrix: matrix, vector: SIMD3(vector[0], vector[1], vector[2]))
+            let specification = try MatrixSpecification.parse(matrixValue, key: "matrix", in: object, dimension: size,
+                                                              defaultSeed: 1)
+            if dimension == 2 {
+                if let vector = object.anyValue("vector") {
+                    throw ConfigError("\(object.keyPath("vector")) = \(ConfigObject.describe(vector)) is not supported on S^1 (model.dimension = 2): the tangential part of a constant vector c is ⟨e_θ, c⟩, which the matrix cannot express, so remove \"vector\" and use \"matrix\" only")
+                }
+                result = .circleLinear(matrix: Matrix2(entries: try specification.entries(dimension: 2)))
+            } else {
+                let vector = try object.optionalDoubleArray("vector", count: 3) ?? [0, 0, 0]
+                result = .linear(matrix: try specification.matrix3(), vector: SIMD3(vector[0], vector[1], vector[2]))
+            }
         } else {
             result = .attention
         }
@@ -211,9 +221,23 @@ public enum VelocitySpecification: Equatable {
     }
 }
 
+/// The grid of a density run: cells on S^2 or on S^1.
+public enum DensityGrid: Equatable {
+    case sphere(GridSpecification)
+    case circle(CircleGridSpecification)
+
+    /// Model dimension d of the grid's manifold S^{d−1}.
+    var dimension: Int {
+        switch self {
+        case .sphere: return 3
+        case .circle: return 2
+        }
+    }
+}
+
 /// Grid and time-step controls of a density run.
 public struct DensitySettings: Equatable {
-    public var grid: GridSpecification
+    public var grid: DensityGrid
     public var gridName: String
     public var cfl: Double
     public var maximumStep: Double?
@@ -227,17 +251,24 @@ public struct DensitySettings: Equatable {
         guard let gridValue = object.anyValue("grid") else {
             throw ConfigError("\(object.keyPath("grid")) is missing: name a preset such as \"gl64\" or give { \"kind\": \"gauss-legendre\", \"nlat\": 48 }")
         }
-        let grid: GridSpecification
+        let grid: DensityGrid
         let gridName: String
         do {
             if let name = gridValue as? String {
-                grid = try GridSpecification.preset(named: name, searchPaths: GridSpecification.defaultSearchPaths(configDirectory: configDirectory))
+                grid = .sphere(try GridSpecification.preset(named: name, searchPaths: GridSpecification.defaultSearchPaths(configDirectory: configDirectory)))
                 gridName = name
             } else if let dictionary = gridValue as? [String: Any] {
-                grid = try GridSpecification.parse(object: dictionary, context: object.keyPath("grid"))
-                if case .gaussLegendre(let nlat) = grid { gridName = "gauss-legendre nlat=\(nlat)" } else { gridName = "inline" }
+                if dictionary["kind"] as? String == "circle" {
+                    let circle = try CircleGridSpecification.parse(object: dictionary, context: object.keyPath("grid"))
+                    grid = .circle(circle)
+                    gridName = "circle cells=\(circle.cells)"
+                } else {
+                    let sphere = try GridSpecification.parse(object: dictionary, context: object.keyPath("grid"))
+                    grid = .sphere(sphere)
+                    if case .gaussLegendre(let nlat) = sphere { gridName = "gauss-legendre nlat=\(nlat)" } else { gridName = "inline" }
+                }
             } else {
-                throw ConfigError("\(object.keyPath("grid")) = \(ConfigObject.describe(gridValue)) is not a grid: name a preset such as \"gl64\" or give { \"kind\": \"gauss-legendre\", \"nlat\": 48 }")
+                throw ConfigError("\(object.keyPath("grid")) = \(ConfigObject.describe(gridValue)) is not a grid: name a preset such as \"gl64\", give { \"kind\": \"gauss-legendre\", \"nlat\": 48 } on S^2 or { \"kind\": \"circle\", \"cells\": 720 } on S^1")
             }
         } catch let error as GridError {
             throw ConfigError("\(object.keyPath("grid")): \(error.message)")
@@ -446,17 +477,19 @@ public struct RunConfig {
             try DensitySettings.parse($0, configDirectory: configDirectory)
         }
         let particles = try root.optionalObject("particles").map { try ParticleSettings.parse($0, time: time) }
-        let velocity = try root.optionalObject("velocity").map(VelocitySpecification.parse) ?? .attention
+        let velocity = try root.optionalObject("velocity").map {
+            try VelocitySpecification.parse($0, dimension: model.dimension)
+        } ?? .attention
         let output = try OutputSettings.parse(try root.optionalObject("output"), name: name)
         try root.rejectUnknownKeys()
 
         guard density != nil || particles != nil else {
             throw ConfigError("density and particles are both missing: give a \"density\" section, a \"particles\" section, or both to compare them")
         }
-        if density != nil && model.dimension != 3 {
-            throw ConfigError("model.dimension = \(model.dimension) does not fit the density section: the density solver works on S^2 (dimension 3); remove \"density\" to run particles only")
+        if let density {
+            try checkGrid(density.grid, dimension: model.dimension)
         }
-        if case .linear = velocity, particles != nil {
+        if velocity != .attention, particles != nil {
             throw ConfigError("velocity.kind = \"linear\" applies to the density only: remove the particles section or use the attention velocity")
         }
         if case .uniform(let perturbation?) = initial, density == nil {
@@ -468,5 +501,21 @@ public struct RunConfig {
         }
         return RunConfig(name: name, model: model, initial: initial, density: density, particles: particles,
                          velocity: velocity, time: time, output: output, source: source, document: root.values)
+    }
+
+    /// Rejects a density grid whose manifold does not match the model
+    /// dimension: the density solver runs on S^2 (dimension 3, a sphere grid)
+    /// and on S^1 (dimension 2, a circle grid).
+    static func checkGrid(_ grid: DensityGrid, dimension: Int) throws {
+        switch (grid, dimension) {
+        case (.sphere, 3), (.circle, 2):
+            return
+        case (.circle, 3):
+            throw ConfigError("density.grid.kind = \"circle\" does not fit model.dimension = 3: a circle grid carries a density on S^1, so set model.dimension to 2, or use a sphere grid such as \"gl64\" for S^2")
+        case (.sphere, 2):
+            throw ConfigError("density.grid is a sphere grid but model.dimension = 2 puts the tokens on S^1: use { \"kind\": \"circle\", \"cells\": 720 }, or set model.dimension to 3")
+        default:
+            throw ConfigError("model.dimension = \(dimension) does not fit the density section: the density solver works on S^1 (dimension 2, a circle grid) and S^2 (dimension 3, a sphere grid); remove \"density\" to run particles only, or use dimension 2 or 3")
+        }
     }
 }

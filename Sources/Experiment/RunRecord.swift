@@ -5,8 +5,9 @@ import SphereGrid
 /// it ended.
 struct RunRecord {
     let config: RunConfig
-    let grid: SphereGrid?
-    let source: VelocitySource?
+    /// The `grid` entry: kind, size and resolution of the density grid.
+    let grid: [String: Any]?
+    let source: VelocityDescribing?
     let startDate: Date
     /// Entries added by later stages (particle runs, comparisons).
     var extra: [String: Any] = [:]
@@ -16,7 +17,7 @@ struct RunRecord {
     var failure: RunFailure?
     var wallTime = 0.0
 
-    init(config: RunConfig, grid: SphereGrid?, source: VelocitySource?, startDate: Date) {
+    init(config: RunConfig, grid: [String: Any]?, source: VelocityDescribing?, startDate: Date) {
         self.config = config
         self.grid = grid
         self.source = source
@@ -29,6 +30,29 @@ struct RunRecord {
         self.time = time
         self.failure = failure
         wallTime = Date().timeIntervalSince(startDate)
+    }
+
+    /// Builds the `grid` entry of a sphere grid.
+    static func gridEntry(_ grid: SphereGrid, name: String) -> [String: Any] {
+        [
+            "kind": "gauss-legendre",
+            "name": name,
+            "nlat": grid.nlat,
+            "nlon": grid.nlon,
+            "cells": grid.cellCount,
+            "maximum_degree": grid.maximumDegree,
+        ]
+    }
+
+    /// Builds the `grid` entry of a circle grid, whose maximum Fourier mode is cells/2.
+    static func gridEntry(_ grid: CircleGrid, name: String) -> [String: Any] {
+        [
+            "kind": "circle",
+            "name": name,
+            "cells": grid.cells,
+            "cell_length": grid.cellLength,
+            "maximum_mode": grid.cells / 2,
+        ]
     }
 
     func json() throws -> String {
@@ -44,16 +68,7 @@ struct RunRecord {
             "steps": steps,
             "time": time,
         ]
-        if let grid {
-            object["grid"] = [
-                "kind": "gauss-legendre",
-                "name": config.density?.gridName ?? "",
-                "nlat": grid.nlat,
-                "nlon": grid.nlon,
-                "cells": grid.cellCount,
-                "maximum_degree": grid.maximumDegree,
-            ] as [String: Any]
-        }
+        if let grid { object["grid"] = grid }
         if let source {
             object["velocity"] = source.description
             object["kernel_warnings"] = source.warnings

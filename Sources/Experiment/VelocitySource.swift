@@ -4,10 +4,18 @@ import Foundation
 import LinearAlgebra
 import SphereGrid
 
+/// What run.json and the banner record about a run's velocity.
+protocol VelocityDescribing {
+    var description: String { get }
+    var warnings: [String] { get }
+    /// "spectral" or "direct" for attention, nil for a prescribed field.
+    var kernelPath: String? { get }
+}
+
 /// The velocity field of a run, chosen by the config's `velocity` section,
 /// with what the runner needs besides face fluxes: cell-centre velocities
 /// for snapshots, kernel warnings and a description for logs.
-struct VelocitySource {
+struct VelocitySource: VelocityDescribing {
     let field: VelocityField
     let description: String
     let warnings: [String]
@@ -36,6 +44,8 @@ struct VelocitySource {
             warnings = kernel.warnings
             description = "attention (\(kernel.resolvedPath.rawValue) kernel)"
             cellVelocity = { try kernel.evaluate(density: $0).velocity }
+        case .circleLinear:
+            throw ConfigError("velocity: a 2×2 linear field moves densities on S^1, but this density lives on S^2: set model.dimension to 3 and give a 3×3 matrix")
         case .linear(let matrix, let vector):
             let linear: LinearVelocityField
             do {

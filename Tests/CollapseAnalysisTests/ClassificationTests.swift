@@ -291,3 +291,75 @@ final class ParticleClassificationTests: XCTestCase {
         XCTAssertThrowsError(try classifyParticles(positions: [1], count: 1, dimension: 1, time: 0))
     }
 }
+
+final class CircleDensityClassificationTests: XCTestCase {
+    private let grid = try! CircleGrid(cells: 720)
+
+    /// Σ weight · von Mises bump with concentration κ at each centre angle.
+    private func bumps(_ centres: [(angle: Double, weight: Double)], kappa: Double) -> [Double] {
+        grid.angles().map { theta in
+            centres.reduce(0) { sum, bump in
+                sum + bump.weight * exp(kappa * (cos(theta - bump.angle) - 1))
+            }
+        }
+    }
+
+    func testSingleBumpIsSingleCluster() throws {
+        let state = try classifyCircleDensity(bumps([(1.0, 1)], kappa: 50), on: grid, time: 3)
+        XCTAssertEqual(state.classification, .singleCluster)
+        XCTAssertEqual(state.clusterCount, 1)
+        // The core is a whole number of cells, so its centre is within half a cell of the bump's.
+        XCTAssertEqual(atan2(state.clusters[0].centre[1], state.clusters[0].centre[0]), 1, accuracy: grid.cellLength / 2)
+        XCTAssertGreaterThan(state.clusters[0].mass, 0.9)
+        XCTAssertEqual(state.time, 3)
+        XCTAssertEqual(state.moments.firstMoment.count, 2)
+    }
+
+    func testOppositeBumpsAreAntipodalPair() throws {
+        let state = try classifyCircleDensity(bumps([(0.2, 1), (0.2 + Double.pi, 1)], kappa: 200), on: grid, time: 0)
+        XCTAssertEqual(state.classification, .antipodalPair)
+        XCTAssertEqual(state.pairAngle!, Double.pi, accuracy: 1e-9)
+        // Each cluster counts its cells above the uniform density: all but the far tails.
+        XCTAssertEqual(state.clusters[0].mass, 0.5, accuracy: 0.02)
+        XCTAssertEqual(state.clusters[0].mass, state.clusters[1].mass, accuracy: 1e-12)
+    }
+
+    func testBumpsAtRightAngleAreKClusters() throws {
+        let state = try classifyCircleDensity(bumps([(0, 1), (Double.pi / 2, 1)], kappa: 200), on: grid, time: 0)
+        XCTAssertEqual(state.classification, .kClusters)
+        XCTAssertEqual(state.pairAngle!, Double.pi / 2, accuracy: 1e-9)
+    }
+
+    func testClusterAcrossAngleZeroIsOneArc() throws {
+        let state = try classifyCircleDensity(bumps([(0, 1)], kappa: 200), on: grid, time: 0)
+        XCTAssertEqual(state.clusterCount, 1)
+        XCTAssertEqual(state.clusters[0].centre[0], 1, accuracy: 1e-12)
+    }
+
+    func testUniformHasNoClusters() throws {
+        let uniform = [Double](repeating: 1 / (2 * Double.pi), count: grid.cells)
+        let state = try classifyCircleDensity(uniform, on: grid, time: 0)
+        XCTAssertEqual(state.clusterCount, 0)
+        XCTAssertEqual(state.classification, .greatCircle)
+        XCTAssertEqual(state.moments.effectiveRank, 2, accuracy: 1e-12)
+    }
+
+    func testWideArcIsExtendedRegion() throws {
+        // With the default factor 10 a dense arc covers at most a tenth of
+        // the circle, so a wide one needs a lower factor. The plateau on half
+        // the circle is about 2× uniform, and its resultant length 2/π ≈ 0.64
+        // is below 0.8.
+        var criteria = ClusterCriteria()
+        criteria.densityThresholdFactor = 1.5
+        let density = grid.angles().map { cos($0) > 0 ? 1.0 : 0.01 }
+        let state = try classifyCircleDensity(density, on: grid, time: 0, criteria: criteria)
+        XCTAssertEqual(state.clusterCount, 0)
+        XCTAssertEqual(state.extendedRegionCount, 1)
+    }
+
+    func testWrongSizeThrows() {
+        XCTAssertThrowsError(try classifyCircleDensity([1, 2, 3], on: grid, time: 0)) { error in
+            XCTAssertTrue("\(error)".contains("has 3 values but the circle grid has 720 cells"), "\(error)")
+        }
+    }
+}

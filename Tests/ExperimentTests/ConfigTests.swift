@@ -34,7 +34,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.model.beta, 4)
         XCTAssertEqual(config.model.normalization, "none")
         XCTAssertEqual(config.model.query, .identity)
-        XCTAssertEqual(config.density?.grid, .gaussLegendre(nlat: 64))
+        XCTAssertEqual(config.density?.grid, .sphere(.gaussLegendre(nlat: 64)))
         XCTAssertEqual(config.density?.cfl, 0.5)
         XCTAssertEqual(config.time.end, 5)
         XCTAssertEqual(config.time.snapshots.count, 11)
@@ -75,7 +75,7 @@ final class ConfigTests: XCTestCase {
         { \(base.replacingOccurrences(of: "\"gl32\"", with: "{ \"kind\": \"gauss-legendre\", \"nlat\": 48 }")),
           "velocity": { "kind": "linear", "matrix": [[0, -1, 0], [1, 0, 0], [0, 0, 0]] } }
         """)
-        XCTAssertEqual(config.density?.grid, .gaussLegendre(nlat: 48))
+        XCTAssertEqual(config.density?.grid, .sphere(.gaussLegendre(nlat: 48)))
         XCTAssertEqual(config.velocity, .linear(matrix: Matrix3(rows: [[0, -1, 0], [1, 0, 0], [0, 0, 0]]), vector: .zero))
     }
 
