@@ -124,6 +124,14 @@ public final class AttentionKernel: @unchecked Sendable {
     /// Throws `KernelError` when the density has the wrong size, a negative or
     /// non-finite value, or no positive cell.
     public func evaluate(density: [Double]) throws -> AttentionEvaluation {
+        try evaluate(density: density, includeNumerator: true)
+    }
+
+    /// Evaluates as `evaluate(density:)`. With `includeNumerator` false and
+    /// V = v·I on the spectral path, the radial derivative of D is skipped
+    /// (the velocity P⊥N/D or P⊥N does not need it) and `scaledNumerator`
+    /// holds only the tangential part of N, which saves one synthesis.
+    public func evaluate(density: [Double], includeNumerator: Bool) throws -> AttentionEvaluation {
         try validate(density: density)
         var masses = [Double](repeating: 0, count: density.count)
         for index in density.indices {
@@ -136,7 +144,8 @@ public final class AttentionKernel: @unchecked Sendable {
         if let spectral {
             path = .spectral
             let valueScale = model.value.scalarMultipleOfIdentity
-            let fields = spectral.evaluate(density: density)
+            let fields = spectral.evaluate(density: density,
+                                           radialPart: includeNumerator || valueScale == nil)
             assembly.logScale = spectral.logScale
             let largest = fields.scaledDenominator.filter { $0.isFinite }.max() ?? 0
             let threshold = AttentionKernel.fallbackThreshold * max(largest, 0)

@@ -78,16 +78,21 @@ final class SpectralEvaluator: @unchecked Sendable {
         var scaledGradient: [SIMD3<Double>]
     }
 
-    func evaluate(density: [Double]) -> Fields {
+    /// `radialPart` false skips ∂_r D; `scaledGradient` then equals
+    /// `scaledSurfaceGradient`.
+    func evaluate(density: [Double], radialPart: Bool = true) -> Fields {
         let coefficients = transform.analyze(density)
         let denominator = transform.synthesize(weighted(coefficients, by: kernelCoefficients))
         let gradient = transform.synthesizeGradient(weighted(coefficients, by: gradientCoefficients))
-        let radial = transform.synthesize(weighted(coefficients, by: radialCoefficients))
+        let radial = radialPart ? transform.synthesize(weighted(coefficients, by: radialCoefficients)) : nil
 
         var surface = [SIMD3<Double>](repeating: .zero, count: density.count)
         for index in density.indices {
             surface[index] = gradient.colatitude[index] * colatitudeVectors[index]
                 + gradient.longitude[index] * longitudeVectors[index]
+        }
+        guard let radial else {
+            return Fields(scaledDenominator: denominator, scaledSurfaceGradient: surface, scaledGradient: surface)
         }
         var full = surface
         for index in density.indices {

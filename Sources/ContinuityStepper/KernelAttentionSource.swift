@@ -5,7 +5,8 @@ import SphereGrid
 /// one kernel evaluation per requested density.
 extension AttentionKernel: AttentionSource {
     public func sample(density: [Double]) throws -> AttentionSample {
-        let evaluation = try evaluate(density: density)
+        // The face fluxes need D, the potential and the velocity, not N.
+        let evaluation = try evaluate(density: density, includeNumerator: false)
         return AttentionSample(normalization: model.normalization == .softmax ? .softmax : .none,
                                logScale: evaluation.logScale,
                                scaledDenominator: evaluation.scaledDenominator,
