@@ -30,7 +30,7 @@ let package = Package(
                 dependencies: ["SphereGrid", "AttentionKernel", "ContinuityStepper", "Particles",
                                "CollapseAnalysis", "LinearAlgebra"],
                 exclude: ["README.md"]),
-        .executableTarget(name: "meanfield", dependencies: ["Experiment"]),
+        .executableTarget(name: "meanfield", dependencies: ["Experiment", "LinearAlgebra"]),
         .executableTarget(name: "meanfield-bench",
                           dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],
                           exclude: ["ducc0_bench.py", "numpy_particles_bench.py", "run-bench.sh"]),

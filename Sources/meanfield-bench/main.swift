@@ -3,6 +3,9 @@ import LinearAlgebra
 
 /// Benchmarks of MeanField beside peer libraries, printed as Markdown.
 /// Usage: meanfield-bench [--python PATH] [--threads N]
+// Our process keeps large arrays in the heap, as meanfield does; the ducc0
+// peer runs with the same settings and with glibc's defaults.
+keepLargeAllocationsInHeap()
 var python = ".venv/bench/bin/python"
 var threads = 2
 var arguments = Array(CommandLine.arguments.dropFirst())
