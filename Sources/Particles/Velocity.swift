@@ -44,8 +44,10 @@ extension ParticleModel {
                 guard value.isFinite || term.isNaN else {
                     throw ParticleError.overflow(
                         quantity: "unnormalized velocity",
-                        detail: "token \(i) has log of its attention weight sum \(sums.logRowSums[i] - logCount); "
-                            + "lower β or the norm of Qᵀ K, or use softmax normalization")
+                        detail: "token \(i) has mean attention weight e^\(sums.logRowSums[i] - logCount), beyond double precision; "
+                            + "unnormalized velocities grow like e^{β‖QᵀK‖}, and a step that is long against that "
+                            + "scale lets Runge–Kutta stages leave the sphere, so lower the particle step, β or "
+                            + "the norm of QᵀK, or use softmax normalization")
                 }
                 result[i * d + k] = value
             }
