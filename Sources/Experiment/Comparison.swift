@@ -230,7 +230,7 @@ enum ComparisonWriter {
             if counts.count >= 2, counts.allSatisfy({ logDistances[$0] != nil }) {
                 let means = counts.map { count in logDistances[count]!.reduce(0, +) / Double(logDistances[count]!.count) }
                 let fit = linearFit(x: counts.map { log(Double($0)) }, y: means)
-                // Two counts fit any line exactly, so R² says nothing there.
+                // Two counts fit any line exactly, so R² carries no information there.
                 let rSquared: Double? = counts.count > 2 ? fit.rSquared : nil
                 slopeText += [csvNumber(time), csvNumber(fit.slope), csvNumber(fit.intercept), csvNumber(rSquared),
                               counts.map(String.init).joined(separator: ";"),

@@ -51,7 +51,7 @@ public final class DensityRun {
     var snapshots: [(time: Double, density: [Double])] { driver.snapshots }
     /// Diagnostics of every step, row 0 the initial state.
     var table: DiagnosticsTable { driver.table }
-    /// What run.json records; set once `execute` has built the solver.
+    /// Contents of run.json, set once `execute` has built the solver.
     var record: RunRecord? { driver.record }
 
     /// - Precondition: the config has a density section.

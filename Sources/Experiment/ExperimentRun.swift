@@ -2,7 +2,7 @@ import Foundation
 import Particles
 import SphereGrid
 
-/// Runs everything one config asks for: the density, the particles for
+/// Runs everything one config requests: the density, the particles for
 /// every (count, seed) pair, and their comparison when both are present.
 public final class ExperimentRun {
     public let config: RunConfig
