@@ -175,6 +175,10 @@ public indirect enum InitialCondition: Equatable {
         default:
             let path = try object.string("path")
             let resolved = URL(fileURLWithPath: path, relativeTo: configDirectory).path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw ConfigError("\(object.keyPath("path")) = \"\(path)\" was not found (looked for \(resolved)): give a snapshot or token file, relative to the config file's folder")
+            }
             condition = .csv(path: resolved)
         }
         if allowMixture { try object.rejectUnknownKeys() } else {
@@ -488,6 +492,13 @@ public struct RunConfig {
         }
         if let density {
             try checkGrid(density.grid, dimension: model.dimension)
+        }
+        if let density, density.kernelPath == "spectral", model.dimension == 3 {
+            let matrices = try model.matrices3()
+            let interaction = matrices.query.transposed * matrices.key
+            if interaction.scalarMultipleOfIdentity == nil {
+                throw ConfigError("density.kernel = \"spectral\" needs A = QᵀK = a·I, but A = [\(interaction)]: use \"automatic\" or \"direct\"")
+            }
         }
         if velocity != .attention, particles != nil {
             throw ConfigError("velocity.kind = \"linear\" applies to the density only: remove the particles section or use the attention velocity")

@@ -141,4 +141,11 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(MeanFieldCommand.main(arguments: ["run", folder.appendingPathComponent("missing.json").path]), 64)
         XCTAssertEqual(MeanFieldCommand.main(arguments: ["frobnicate"]), 64)
     }
+
+    func testInputFilesAndKernelPathCheckedBeforeRunning() {
+        assertRejected("{ \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: "{ \"kind\": \"csv\", \"path\": \"/nonexistent/t=0.000000.csv\" }")) }",
+                       mentions: ["initial.path", "/nonexistent/t=0.000000.csv", "not found"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"query\": \"identity\"", with: "\"query\": [[1, 0, 0], [0, 2, 0], [0, 0, 1]]").replacingOccurrences(of: "\"cfl\": 0.5", with: "\"cfl\": 0.5, \"kernel\": \"spectral\"")) }",
+                       mentions: ["density.kernel", "spectral", "direct"])
+    }
 }
