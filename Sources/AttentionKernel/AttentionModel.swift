@@ -26,12 +26,11 @@ public struct AttentionModel: Sendable {
     /// matrix has a non-finite entry.
     public init(beta: Double, query: Matrix3 = .identity, key: Matrix3 = .identity,
                 value: Matrix3 = .identity, normalization: Normalization) throws {
-        guard beta.isFinite, beta > 0 else {
-            throw KernelError("inverse temperature beta = \(beta) is invalid: use a finite number > 0")
-        }
-        for (name, matrix) in [("query", query), ("key", key), ("value", value)] where !matrix.isFinite {
-            throw KernelError("\(name) matrix [\(matrix)] has a non-finite entry: use finite entries")
-        }
+        try validateAttentionParameters(beta: beta, matrices: [
+            ("query", query.isFinite, query.description),
+            ("key", key.isFinite, key.description),
+            ("value", value.isFinite, value.description),
+        ])
         self.beta = beta
         self.query = query
         self.key = key
@@ -66,5 +65,16 @@ public struct AttentionModel: Sendable {
             return nil
         }
         return c
+    }
+}
+
+/// Throws `KernelError` unless β is finite and positive and every matrix,
+/// given by name, finiteness and printed entries, is finite.
+func validateAttentionParameters(beta: Double, matrices: [(name: String, isFinite: Bool, entries: String)]) throws {
+    guard beta.isFinite, beta > 0 else {
+        throw KernelError("inverse temperature beta = \(beta) is invalid: use a finite number > 0")
+    }
+    for matrix in matrices where !matrix.isFinite {
+        throw KernelError("\(matrix.name) matrix [\(matrix.entries)] has a non-finite entry: use finite entries")
     }
 }

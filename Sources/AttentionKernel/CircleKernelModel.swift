@@ -21,12 +21,11 @@ public struct CircleAttentionModel: Sendable {
     /// matrix has a non-finite entry.
     public init(beta: Double, query: Matrix2 = .identity, key: Matrix2 = .identity,
                 value: Matrix2 = .identity, normalization: Normalization) throws {
-        guard beta.isFinite, beta > 0 else {
-            throw KernelError("inverse temperature beta = \(beta) is invalid: use a finite number > 0")
-        }
-        for (name, matrix) in [("query", query), ("key", key), ("value", value)] where !matrix.isFinite {
-            throw KernelError("\(name) matrix [\(matrix)] has a non-finite entry: use finite entries")
-        }
+        try validateAttentionParameters(beta: beta, matrices: [
+            ("query", query.isFinite, query.description),
+            ("key", key.isFinite, key.description),
+            ("value", value.isFinite, value.description),
+        ])
         self.beta = beta
         self.query = query
         self.key = key

@@ -40,7 +40,7 @@ import SphereGrid
 /// clipped at zero before the outer face masses are formed.
 ///
 /// Positivity. The outer face masses are then limited so that no cell sends
-/// out more than it holds (see `limitOutflow`), which keeps ρⁿ⁺¹ ≥ 0.
+/// out more than it contains (see `limitOutflow`), which keeps ρⁿ⁺¹ ≥ 0.
 struct SemiLagrangianOperators {
     let grid: SphereGrid
     let nlat: Int

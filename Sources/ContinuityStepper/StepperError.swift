@@ -2,7 +2,7 @@
 ///
 /// The stepper throws this before it writes the failed step into the
 /// caller's state, so the state passed to `ContinuityStepper.advance`
-/// still holds the last good step.
+/// still contains the last good step.
 public struct StepperError: Error, CustomStringConvertible, Sendable {
     public enum Kind: String, Sendable {
         /// A density value is NaN or infinite.
@@ -24,7 +24,7 @@ public struct StepperError: Error, CustomStringConvertible, Sendable {
     public let step: Int
     /// Time at the start of the failed step.
     public let time: Double
-    /// What failed and where (cell ring and column, face, value).
+    /// Description of the failure and its place (cell ring and column, face, value).
     public let detail: String
 
     public init(_ kind: Kind, step: Int, time: Double, detail: String) {

@@ -81,7 +81,7 @@ public final class ConfigObject {
         return double
     }
 
-    /// A required finite number in `range` (description used in the message).
+    /// Reads a required finite number in `range`; `rangeText` describes the range in messages.
     public func double(_ key: String, in range: ClosedRange<Double>? = nil, rangeText: String? = nil,
                        excludingLower: Bool = false) throws -> Double {
         guard let value = raw(key) else {

@@ -108,9 +108,9 @@ final class ParticleRun {
         }
     }
 
-    /// The initial sample: from the density grid when the run has one (so
-    /// both start from the same initial condition), otherwise from the
-    /// analytic distribution or a token file.
+    /// Samples the initial tokens from the density grid when the run has one,
+    /// so that both sides start from the same measure. Otherwise it samples
+    /// the analytic distribution or reads a token file.
     private func initialTokens() throws -> Tokens {
         let d = config.model.dimension
         if let initialDensity {
@@ -121,7 +121,7 @@ final class ParticleRun {
             case .csv(let path):
                 let tokens = try Tokens.readCSV(atPath: path, dimension: d)
                 guard tokens.count == count else {
-                    throw ConfigError("initial.path = \"\(path)\" holds \(tokens.count) tokens but particles.count is \(count): make them equal")
+                    throw ConfigError("initial.path = \"\(path)\" contains \(tokens.count) tokens but particles.count is \(count): make them equal")
                 }
                 return tokens
             default:

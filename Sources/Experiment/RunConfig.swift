@@ -57,7 +57,7 @@ public enum MatrixSpecification: Equatable {
         }
     }
 
-    /// The 3×3 matrix, for models on S^2.
+    /// Builds the 3×3 matrix of a model on S^2.
     func matrix3() throws -> Matrix3 {
         Matrix3(entries: try entries(dimension: 3))
     }
@@ -337,7 +337,7 @@ public struct TimeSettings: Equatable {
     }
 }
 
-/// Where and what to write.
+/// Output folder and extra snapshot fields of a run.
 public struct OutputSettings: Equatable {
     public var directory: String
     public var fields: [String]

@@ -4,7 +4,7 @@ import Foundation
 import LinearAlgebra
 import SphereGrid
 
-/// What run.json and the banner record about a run's velocity.
+/// Description and kernel warnings of a run's velocity, for run.json and the banner.
 protocol VelocityDescribing {
     var description: String { get }
     var warnings: [String] { get }
@@ -62,7 +62,7 @@ struct VelocitySource: VelocityDescribing {
         }
     }
 
-    /// A field given directly, with no cell-centre velocities (tests).
+    /// Wraps a field given directly, without cell-centre velocities (tests inject failures this way).
     init(field: VelocityField, description: String) {
         self.field = field
         self.description = description

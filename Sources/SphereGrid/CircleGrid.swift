@@ -63,7 +63,7 @@ public struct CircleGrid: Sendable, Equatable {
     }
 }
 
-/// How a config names a circle grid: `{ "kind": "circle", "cells": 720 }`.
+/// Circle grid named by a config: `{ "kind": "circle", "cells": 720 }`.
 public struct CircleGridSpecification: Equatable, Sendable {
     public let cells: Int
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a config names a grid: a preset such as `"gl64"` (a JSON file in a
+/// Grid named by a config: a preset such as `"gl64"` (a JSON file in a
 /// `grids/` folder) or an inline object `{ "kind": "gauss-legendre", "nlat": 48 }`.
 public enum GridSpecification: Equatable, Sendable {
     case gaussLegendre(nlat: Int)
@@ -101,7 +101,7 @@ public enum GridSpecification: Equatable, Sendable {
 }
 
 /// Whether a value from JSONSerialization is `true` or `false`. On Linux a
-/// JSON number such as 1.0 also answers `is Bool`, so the check looks at the
+/// JSON number such as 1.0 also passes `is Bool`, so the check looks at the
 /// stored C type instead ("c" is how Foundation stores booleans).
 public func isJSONBoolean(_ value: Any) -> Bool {
     guard let number = value as? NSNumber else { return false }

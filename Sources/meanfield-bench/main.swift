@@ -1,21 +1,22 @@
 import Foundation
 import LinearAlgebra
 
-/// Benchmarks of MeanField beside peer libraries, printed as Markdown.
-/// Usage: meanfield-bench [--python PATH] [--threads N]
-// Our process keeps large arrays in the heap, as meanfield does; the ducc0
-// peer runs with the same settings and with glibc's defaults.
+// Benchmarks of MeanField beside peer libraries, printed as Markdown.
+// Usage: meanfield-bench [--python PATH]
+//
+// Our transforms use every core, so the peers get the same thread count.
+// Our process keeps large arrays in the heap, as meanfield does, and the
+// ducc0 peer runs both with the same settings and with glibc's defaults.
 keepLargeAllocationsInHeap()
 var python = ".venv/bench/bin/python"
-var threads = 2
+let threads = ProcessInfo.processInfo.activeProcessorCount
 var arguments = Array(CommandLine.arguments.dropFirst())
 while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
     case "--python" where !arguments.isEmpty: python = arguments.removeFirst()
-    case "--threads" where !arguments.isEmpty: threads = Int(arguments.removeFirst()) ?? threads
     default:
-        FileHandle.standardError.write(Data("usage: meanfield-bench [--python PATH] [--threads N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: meanfield-bench [--python PATH]\n".utf8))
         exit(64)
     }
 }
