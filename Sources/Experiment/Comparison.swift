@@ -14,10 +14,10 @@ import SphereGrid
 /// does), so for n independent samples of ρ the expected squared distance
 /// is Σ_l w_l Σ_m Var Y_lm / n: the distance shrinks like n^{−1/2}.
 /// The l = 0 term vanishes because both measures have mass 1.
-/// NOTE: ρ_lm comes from point values at the cell centres while the tokens
-/// are sampled from the piecewise-constant density; the two differ by
-/// O((l h)²) relative at degree l (h the cell size), a floor far below the
-/// sampling error for smooth densities and n up to about 10^5 on gl32.
+/// NOTE: ρ_lm comes from point values at the cell centres, while the tokens
+/// are sampled from the piecewise-constant density. The two differ by
+/// O((l h)²) relative at degree l (h the cell size), an estimated floor far
+/// below the sampling error for smooth densities and n up to about 10^5 on gl32.
 enum SobolevDistance {
     static let order = 2.0
 

@@ -61,7 +61,9 @@ public final class ConfigObject {
     static func describe(_ value: Any) -> String {
         switch value {
         case let string as String: return "\"\(string)\""
-        case let number as NSNumber: return isJSONBoolean(number) ? (number.boolValue ? "true" : "false") : number.stringValue
+        case let number as NSNumber:
+            if isJSONBoolean(number) { return number.boolValue ? "true" : "false" }
+            return number.stringValue
         case let array as [Any]: return "[" + array.prefix(6).map(describe).joined(separator: ", ") + (array.count > 6 ? ", …]" : "]")
         case is [String: Any]: return "an object"
         default: return "\(value)"

@@ -306,6 +306,7 @@ public struct TimeSettings: Equatable {
         if every != nil && list != nil {
             throw ConfigError("\(object.keyPath("snapshot_every")) and \(object.keyPath("snapshots")) are both set: give one of them")
         }
+
         var times: [Double] = [0, end]
         if let every {
             let count = (end / every * (1 + 1e-12)).rounded(.down)
@@ -321,12 +322,14 @@ public struct TimeSettings: Equatable {
             }
             times += values
         }
+
         // Merge times closer than round-off and clamp to end.
         var merged: [Double] = []
         for t in times.map({ min($0, end) }).sorted() {
             if let last = merged.last, abs(t - last) <= 1e-12 * max(1, end) { continue }
             merged.append(t)
         }
+
         // Snapshot files are named by the time with six decimals.
         for (earlier, later) in zip(merged, merged.dropFirst())
         where String(format: "%.6f", earlier) == String(format: "%.6f", later) {

@@ -102,7 +102,7 @@ final class CircleRunTests: XCTestCase {
                        "angle,x,y,length,density")
     }
 
-    func testVonMisesDensityHasUnitMassAndFirstMoment() throws {
+    func testVonMisesDensityMassAndMoment() throws {
         for (kappa, cells) in [(0.0, 64), (5.0, 720), (800.0, 8192)] {
             let settings = try config("""
             { "model": { "dimension": 2, "beta": 1, "normalization": "softmax" },
