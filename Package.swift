@@ -15,14 +15,18 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev"])]),
 
+        // Vectorized softmax row kernels in C, dispatched at run time to
+        // AVX-512, AVX2 or portable code.
+        .target(name: "CSoftmaxKernels"),
+
         .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"], exclude: ["README.md"]),
         .target(name: "SphereGrid", dependencies: ["CFFTW", "LinearAlgebra"], exclude: ["README.md"]),
-        .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra"],
+        .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra", "CSoftmaxKernels"],
                 exclude: ["README.md"]),
         .target(name: "ContinuityStepper",
                 dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"],
                 exclude: ["README.md"]),
-        .target(name: "Particles", dependencies: ["LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Particles", dependencies: ["LinearAlgebra", "CSoftmaxKernels"], exclude: ["README.md"]),
         .target(name: "CollapseAnalysis",
                 dependencies: ["LinearAlgebra", "AttentionKernel", "SphereGrid"],
                 exclude: ["README.md"]),
@@ -39,7 +43,7 @@ let package = Package(
         .testTarget(name: "AttentionKernelTests", dependencies: ["AttentionKernel", "SphereGrid"]),
         .testTarget(name: "ContinuityStepperTests",
                     dependencies: ["ContinuityStepper", "AttentionKernel", "SphereGrid"]),
-        .testTarget(name: "ParticlesTests", dependencies: ["Particles"]),
+        .testTarget(name: "ParticlesTests", dependencies: ["Particles", "CSoftmaxKernels"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment"]),
         .testTarget(name: "CollapseAnalysisTests",
                     dependencies: ["CollapseAnalysis", "AttentionKernel", "SphereGrid"]),

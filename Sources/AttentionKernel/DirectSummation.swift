@@ -1,37 +1,42 @@
+import CSoftmaxKernels
 import Dispatch
 import Foundation
 import LinearAlgebra
 
-/// Source cells with positive mass, stored as structure-of-arrays in groups
-/// of four for SIMD. The padding entries have position 0 and log mass −inf,
-/// so they contribute exactly 0.
+/// (64 / ln 2): the softmax kernels take scores in units of 1/64 of a binary
+/// exponent, so natural-log scores are multiplied by this.
+private let scoreScaleToBinary = 64 * 1.4426950408889634
+
+/// Source cells with positive mass, by components for the C kernel
+/// `softmax_attention_rows`. A source y_j with mass m_j = ρ_j · area_j is the
+/// key column (y_j, c log m_j) and the value column (y_j, 0), where
+/// c = 64 / ln 2, so a query (c w, 1) scores c (⟨w, y_j⟩ + log m_j).
 struct PackedSources {
-    var x: [SIMD4<Double>] = []
-    var y: [SIMD4<Double>] = []
-    var z: [SIMD4<Double>] = []
-    /// log(ρ_j · area_j).
-    var logMass: [SIMD4<Double>] = []
+    /// Number of sources with positive mass.
+    let count: Int
+    /// Columns per component row: `count` rounded up to SOFTMAX_COLUMN_ALIGNMENT.
+    let stride: Int
+    /// 4 × stride, row-major: y_x, y_y, y_z and c log m_j, zero past `count`.
+    let keys: [Double]
+    /// 4 × stride, row-major: y_x, y_y, y_z and a zero row.
+    let values: [Double]
 
     init(points: [SIMD3<Double>], masses: [Double]) {
-        var px = [Double](), py = [Double](), pz = [Double](), pl = [Double]()
-        for (point, mass) in zip(points, masses) where mass > 0 {
-            px.append(point.x)
-            py.append(point.y)
-            pz.append(point.z)
-            pl.append(log(mass))
+        let sources = zip(points, masses).filter { $0.1 > 0 }
+        let alignment = Int(SOFTMAX_COLUMN_ALIGNMENT)
+        count = sources.count
+        stride = max(alignment, (count + alignment - 1) / alignment * alignment)
+        var keys = [Double](repeating: 0, count: 4 * stride)
+        var values = [Double](repeating: 0, count: 4 * stride)
+        for (j, (point, mass)) in sources.enumerated() {
+            for component in 0..<3 {
+                keys[component * stride + j] = point[component]
+                values[component * stride + j] = point[component]
+            }
+            keys[3 * stride + j] = scoreScaleToBinary * log(mass)
         }
-        while px.count % 4 != 0 {
-            px.append(0)
-            py.append(0)
-            pz.append(0)
-            pl.append(-Double.infinity)
-        }
-        for start in stride(from: 0, to: px.count, by: 4) {
-            x.append(SIMD4(px[start], px[start + 1], px[start + 2], px[start + 3]))
-            y.append(SIMD4(py[start], py[start + 1], py[start + 2], py[start + 3]))
-            z.append(SIMD4(pz[start], pz[start + 1], pz[start + 2], pz[start + 3]))
-            logMass.append(SIMD4(pl[start], pl[start + 1], pl[start + 2], pl[start + 3]))
-        }
+        self.keys = keys
+        self.values = values
     }
 }
 
@@ -46,49 +51,52 @@ struct DirectRows {
     var firstMoment: [SIMD3<Double>]
 }
 
-/// Source groups per block: the scores of one block (8 KB) stay in the L1
-/// cache between the score pass and the exponential pass.
-private let sourceBlockSize = 256
+/// Target rows per unit of work shared out to the threads.
+private let rowsPerChunk = 16
 
 /// Computes the direct row sums at `targets` over `sources`, where
 /// `scoreMatrix` = β Aᵀ maps a target x to w with ⟨w, y⟩ = β ⟨x, A y⟩.
 ///
-/// Each row runs an online log-sum-exp: per block the scores are computed,
-/// the running maximum is raised if needed (rescaling the sums by
-/// e^{old − new}), and the terms e^{score − max} are accumulated. Targets are
-/// split across threads with `DispatchQueue.concurrentPerform`.
+/// The C kernel scores four targets at a time against every source, shifts
+/// each row by its maximum, exponentiates and sums the weights with the
+/// source positions (AVX-512, AVX2 or portable code, chosen at run time).
+/// Chunks of targets are shared out to one thread per active processor,
+/// each holding 4 × `sources.stride` weights.
 func computeDirectRows(targets: [SIMD3<Double>], sources: PackedSources,
                        scoreMatrix: Matrix3) -> DirectRows {
     let count = targets.count
     var shift = [Double](repeating: 0, count: count)
     var denominator = [Double](repeating: 0, count: count)
     var firstMoment = [SIMD3<Double>](repeating: .zero, count: count)
-    guard count > 0 else { return DirectRows(shift: shift, denominator: denominator, firstMoment: firstMoment) }
+    guard count > 0, sources.count > 0 else {
+        return DirectRows(shift: shift, denominator: denominator, firstMoment: firstMoment)
+    }
 
-    let chunkSize = 16
-    let chunkCount = (count + chunkSize - 1) / chunkSize
-    shift.withUnsafeMutableBufferPointer { shiftOut in
-        denominator.withUnsafeMutableBufferPointer { denominatorOut in
-            firstMoment.withUnsafeMutableBufferPointer { momentOut in
-                sources.x.withUnsafeBufferPointer { sx in
-                    sources.y.withUnsafeBufferPointer { sy in
-                        sources.z.withUnsafeBufferPointer { sz in
-                            sources.logMass.withUnsafeBufferPointer { sl in
-                                let source = SourcePointers(x: sx, y: sy, z: sz, logMass: sl)
-                                let outputs = RowOutputs(shift: shiftOut, denominator: denominatorOut,
-                                                         firstMoment: momentOut)
-                                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                                    let buffer = UnsafeMutablePointer<SIMD4<Double>>.allocate(capacity: sourceBlockSize)
-                                    defer { buffer.deallocate() }
-                                    let end = min(count, (chunk + 1) * chunkSize)
-                                    for target in (chunk * chunkSize)..<end {
-                                        let w = scoreMatrix.apply(targets[target])
-                                        let row = accumulateRow(w: w, source: source, scores: buffer)
-                                        outputs.shift[target] = row.shift
-                                        outputs.denominator[target] = row.denominator
-                                        outputs.firstMoment[target] = row.firstMoment
-                                    }
-                                }
+    var queries = [Double](repeating: 1, count: 4 * count)
+    for (i, target) in targets.enumerated() {
+        let w = scoreScaleToBinary * scoreMatrix.apply(target)
+        queries[4 * i] = w.x
+        queries[4 * i + 1] = w.y
+        queries[4 * i + 2] = w.z
+    }
+    var maxima = [Double](repeating: 0, count: count)
+    var averages = [Double](repeating: 0, count: 4 * count)
+
+    let chunkCount = (count + rowsPerChunk - 1) / rowsPerChunk
+    let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))
+    queries.withUnsafeBufferPointer { queryBuffer in
+        sources.keys.withUnsafeBufferPointer { keyBuffer in
+            sources.values.withUnsafeBufferPointer { valueBuffer in
+                maxima.withUnsafeMutableBufferPointer { maximumBuffer in
+                    denominator.withUnsafeMutableBufferPointer { sumBuffer in
+                        averages.withUnsafeMutableBufferPointer { averageBuffer in
+                            let inputs = DirectRowInputs(
+                                queries: queryBuffer.baseAddress!, keys: keyBuffer.baseAddress!,
+                                values: valueBuffer.baseAddress!, maxima: maximumBuffer.baseAddress!,
+                                sums: sumBuffer.baseAddress!, averages: averageBuffer.baseAddress!,
+                                targetCount: count, sourceCount: sources.count, stride: sources.stride)
+                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                                inputs.run(chunks: Swift.stride(from: worker, to: chunkCount, by: workers))
                             }
                         }
                     }
@@ -96,69 +104,36 @@ func computeDirectRows(targets: [SIMD3<Double>], sources: PackedSources,
             }
         }
     }
+
+    for i in 0..<count {
+        shift[i] = maxima[i] / scoreScaleToBinary
+        let average = SIMD3(averages[4 * i], averages[4 * i + 1], averages[4 * i + 2])
+        firstMoment[i] = average * denominator[i]
+    }
     return DirectRows(shift: shift, denominator: denominator, firstMoment: firstMoment)
 }
 
-private struct SourcePointers: @unchecked Sendable {
-    let x: UnsafeBufferPointer<SIMD4<Double>>
-    let y: UnsafeBufferPointer<SIMD4<Double>>
-    let z: UnsafeBufferPointer<SIMD4<Double>>
-    let logMass: UnsafeBufferPointer<SIMD4<Double>>
-}
+/// Pointers shared by the threads of one evaluation. Each thread writes
+/// disjoint chunks of target rows.
+private struct DirectRowInputs: @unchecked Sendable {
+    let queries: UnsafePointer<Double>
+    let keys: UnsafePointer<Double>
+    let values: UnsafePointer<Double>
+    let maxima: UnsafeMutablePointer<Double>
+    let sums: UnsafeMutablePointer<Double>
+    let averages: UnsafeMutablePointer<Double>
+    let targetCount: Int
+    let sourceCount: Int
+    let stride: Int
 
-/// Output buffers; each thread writes a disjoint range of targets.
-private struct RowOutputs: @unchecked Sendable {
-    let shift: UnsafeMutableBufferPointer<Double>
-    let denominator: UnsafeMutableBufferPointer<Double>
-    let firstMoment: UnsafeMutableBufferPointer<SIMD3<Double>>
-}
-
-@inline(__always)
-private func accumulateRow(w: SIMD3<Double>, source: SourcePointers,
-                           scores: UnsafeMutablePointer<SIMD4<Double>>)
-    -> (shift: Double, denominator: Double, firstMoment: SIMD3<Double>) {
-    let groupCount = source.x.count
-    let wx = SIMD4<Double>(repeating: w.x)
-    let wy = SIMD4<Double>(repeating: w.y)
-    let wz = SIMD4<Double>(repeating: w.z)
-    var runningMax = -Double.infinity
-    var sumD = SIMD4<Double>.zero
-    var sumX = SIMD4<Double>.zero
-    var sumY = SIMD4<Double>.zero
-    var sumZ = SIMD4<Double>.zero
-
-    var blockStart = 0
-    while blockStart < groupCount {
-        let blockEnd = min(groupCount, blockStart + sourceBlockSize)
-        var blockMax = SIMD4<Double>(repeating: -.infinity)
-        for group in blockStart..<blockEnd {
-            var score = wx * source.x[group]
-            score += wy * source.y[group]
-            score += wz * source.z[group]
-            score += source.logMass[group]
-            scores[group - blockStart] = score
-            blockMax = pointwiseMax(blockMax, score)
+    func run(chunks: StrideTo<Int>) {
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Int(SOFTMAX_GROUP_ROWS) * stride)
+        defer { scratch.deallocate() }
+        for chunk in chunks {
+            let first = chunk * rowsPerChunk
+            let rows = min(rowsPerChunk, targetCount - first)
+            softmax_attention_rows(queries + 4 * first, keys, values, sourceCount, stride, 4, rows, scratch,
+                                   maxima + first, sums + first, averages + 4 * first)
         }
-        let newMax = blockMax.max()
-        if newMax > runningMax {
-            if runningMax > -.infinity {
-                let factor = exp(runningMax - newMax)
-                sumD *= factor
-                sumX *= factor
-                sumY *= factor
-                sumZ *= factor
-            }
-            runningMax = newMax
-        }
-        let maxVector = SIMD4<Double>(repeating: runningMax)
-        for group in blockStart..<blockEnd {
-            let term = fastExponential(scores[group - blockStart] - maxVector)
-            sumD += term
-            sumX += term * source.x[group]
-            sumY += term * source.y[group]
-            sumZ += term * source.z[group]
-        }
-        blockStart = blockEnd
     }
-    return (runningMax, sumD.sum(), SIMD3(sumX.sum(), sumY.sum(), sumZ.sum()))
 }

@@ -13,7 +13,23 @@ struct AttentionSums {
 }
 
 extension ParticleModel {
-    /// Computes `AttentionSums` of `positions` (n×d row-major) through BLAS.
+    /// Computes `AttentionSums` of `positions` (n×d row-major) with the
+    /// method of `evaluation.method`.
+    func attentionSums(positions: [Double], count n: Int, includeAverages: Bool) -> AttentionSums {
+        switch evaluation.method {
+        case .fusedRows:
+            return fusedAttentionSums(positions: positions, count: n, includeAverages: includeAverages)
+        case .blasBlocks:
+            return blockedAttentionSums(positions: positions, count: n, includeAverages: includeAverages)
+        case .automatic:
+            if dimension <= AttentionMethod.fusedDimensionLimit {
+                return fusedAttentionSums(positions: positions, count: n, includeAverages: includeAverages)
+            }
+            return blockedAttentionSums(positions: positions, count: n, includeAverages: includeAverages)
+        }
+    }
+
+    /// Computes `AttentionSums` through BLAS.
     ///
     /// With QX = c β X Qᵀ, KX = X Kᵀ and VX = X Vᵀ (n×d each), targets are
     /// processed in blocks of b rows: scores S = (QX)_block (KX)ᵀ by dgemm,
@@ -22,7 +38,7 @@ extension ParticleModel {
     /// puts scores in the units of `exponentiateShifted`. Memory is O(n·d + b·n) per
     /// worker. Blocks run on `evaluation.workerCount` threads, each calling
     /// single-threaded BLAS, and the OpenBLAS thread count is restored afterwards.
-    func attentionSums(positions: [Double], count n: Int, includeAverages: Bool) -> AttentionSums {
+    func blockedAttentionSums(positions: [Double], count n: Int, includeAverages: Bool) -> AttentionSums {
         let d = dimension
         let scaledQueries = transform(positions, count: n, by: query, scale: beta * scoreScaleToBinary)
         let keys = transform(positions, count: n, by: key, scale: 1)
@@ -68,7 +84,7 @@ extension ParticleModel {
     }
 
     /// scale · X Mᵀ: row i is scale · M x_i.
-    private func transform(_ positions: [Double], count n: Int, by matrix: [Double], scale: Double) -> [Double] {
+    func transform(_ positions: [Double], count n: Int, by matrix: [Double], scale: Double) -> [Double] {
         let d = dimension
         var result = [Double](repeating: 0, count: n * d)
         positions.withUnsafeBufferPointer { x in

@@ -2,21 +2,25 @@ import Foundation
 import LinearAlgebra
 
 // Benchmarks of MeanField beside peer libraries, printed as Markdown.
-// Usage: meanfield-bench [--python PATH]
+// Usage: meanfield-bench [--python PATH] [--only transforms|particles]
 //
 // Our transforms use every core, so the peers get the same thread count.
 // Our process keeps large arrays in the heap, as meanfield does, and the
 // ducc0 peer runs both with the same settings and with glibc's defaults.
 keepLargeAllocationsInHeap()
 var python = ".venv/bench/bin/python"
+var sections: Set<String> = ["transforms", "particles"]
+let usage = "usage: meanfield-bench [--python PATH] [--only transforms|particles]\n"
 let threads = ProcessInfo.processInfo.activeProcessorCount
 var arguments = Array(CommandLine.arguments.dropFirst())
 while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
     case "--python" where !arguments.isEmpty: python = arguments.removeFirst()
+    case "--only" where !arguments.isEmpty && sections.contains(arguments[0]):
+        sections = [arguments.removeFirst()]
     default:
-        FileHandle.standardError.write(Data("usage: meanfield-bench [--python PATH]\n".utf8))
+        FileHandle.standardError.write(Data(usage.utf8))
         exit(64)
     }
 }
@@ -33,8 +37,8 @@ invocation, on the same machine and thread count.
 
 """)
 do {
-    print(try runTransformBenchmark(python: python, threads: threads))
-    print(runParticleBenchmark())
+    if sections.contains("transforms") { print(try runTransformBenchmark(python: python, threads: threads)) }
+    if sections.contains("particles") { print(runParticleBenchmark()) }
 } catch {
     FileHandle.standardError.write(Data("meanfield-bench: \(error)\n".utf8))
     exit(70)
