@@ -39,7 +39,10 @@ public enum MeanFieldCommand {
       --quiet        No progress lines on standard error.
 
     Exit codes: 0 success, 64 invalid command line or config,
-    70 a run stopped on a numerical failure, 74 output could not be written.
+    70 a run stopped on a numerical failure, 74 output could not be written,
+    130 (SIGINT, Ctrl-C) or 143 (SIGTERM) interrupted: the current run stops
+    after its current step with status "interrupted" in run.json, and later
+    configs are not started. A second signal ends the process at once.
     Documentation: docs/ in the source tree (config keys: docs/config.md).
     """
 
@@ -142,7 +145,12 @@ public enum MeanFieldCommand {
         }
 
         var exitCode = ExitCode.success
-        for config in configs {
+        for (index, config) in configs.enumerated() {
+            if let signalNumber = pendingInterrupt {
+                let skipped = configs[index...].map(\.name).joined(separator: ", ")
+                printError("meanfield: interrupted; not started: \(skipped)")
+                return 128 + signalNumber
+            }
             let folder = outputFolder(for: config, parent: parsed.output)
             let log = ProgressLog(quiet: parsed.quiet)
             do {
@@ -151,6 +159,13 @@ public enum MeanFieldCommand {
             } catch let failure as RunFailure {
                 print(failure.summaryLine)
                 printError("meanfield: \(failure)")
+                if let signalNumber = failure.interruptSignal {
+                    let skipped = configs[(index + 1)...].map(\.name)
+                    if !skipped.isEmpty {
+                        printError("meanfield: not started: \(skipped.joined(separator: ", "))")
+                    }
+                    return 128 + signalNumber
+                }
                 exitCode = failure.isOutputFailure ? .outputFailure : .numericalFailure
             } catch let error as ConfigError {
                 print("\(config.name): failed (invalid input) — \(error.message)")

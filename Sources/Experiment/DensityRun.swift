@@ -23,6 +23,11 @@ public struct RunFailure: Error, CustomStringConvertible {
     public let lastSnapshot: String?
     public let directory: URL
     public let isOutputFailure: Bool
+    /// The signal that interrupted the run, or nil when it failed.
+    public var interruptSignal: Int32? = nil
+
+    /// The `status` of run.json: "interrupted" or "failed".
+    public var status: String { interruptSignal == nil ? "failed" : "interrupted" }
 
     public var description: String {
         let kept = lastSnapshot.map { "last good snapshot: \(directory.path)/\($0)" } ?? "no snapshot was written"
@@ -30,7 +35,7 @@ public struct RunFailure: Error, CustomStringConvertible {
     }
 
     public var summaryLine: String {
-        "\(name): failed at step \(step), t = \(String(format: "%.6g", time)) — \(directory.path)"
+        "\(name): \(status) at step \(step), t = \(String(format: "%.6g", time)) — \(directory.path)"
     }
 }
 

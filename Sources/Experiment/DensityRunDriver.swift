@@ -77,11 +77,12 @@ final class DensityRunDriver {
         var lastSnapshot: String?
         let diagnostics = table
 
-        func fail(_ reason: String, output isOutputFailure: Bool = false) -> RunFailure {
-            let failure = RunFailure(name: config.name, reason: reason, step: state.step, time: state.time,
+        func fail(_ reason: String, output isOutputFailure: Bool = false, interrupt: Int32? = nil) -> RunFailure {
+            var failure = RunFailure(name: config.name, reason: reason, step: state.step, time: state.time,
                                      lastSnapshot: lastSnapshot, directory: outputDirectory,
                                      isOutputFailure: isOutputFailure)
-            record?.finish(status: "failed", steps: state.step, time: state.time, failure: failure)
+            failure.interruptSignal = interrupt
+            record?.finish(status: failure.status, steps: state.step, time: state.time, failure: failure)
             _ = try? diagnostics.write(to: output)
             if let record { _ = try? output.write(record.json(), to: "run.json") }
             return failure
@@ -119,6 +120,7 @@ final class DensityRunDriver {
                     self.log.step(String(format: "step %d  t %.6g  dt %.3g  mass %.15g  energy %@",
                                          report.step, report.time, report.dt, report.mass, energyText),
                                   fraction: end > 0 ? report.time / end : 1)
+                    try checkForInterrupt()
                 }
                 try writeSnapshot()
             }
@@ -128,6 +130,8 @@ final class DensityRunDriver {
             throw fail(error.message, output: true)
         } catch let tooSmall as StepTooSmall {
             throw fail(tooSmall.reason)
+        } catch let interrupted as RunInterrupted {
+            throw fail(interrupted.reason, interrupt: interrupted.signal)
         } catch let failure as RunFailure {
             throw failure
         } catch {

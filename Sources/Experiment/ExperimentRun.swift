@@ -72,7 +72,7 @@ public final class ExperimentRun {
                 do {
                     try run.execute()
                 } catch let failure as RunFailure {
-                    record.finish(status: "failed", steps: run.steps, time: failure.time, failure: failure)
+                    record.finish(status: failure.status, steps: run.steps, time: failure.time, failure: failure)
                     _ = try? output.write(record.json(), to: "run.json")
                     throw failure
                 }

@@ -56,7 +56,7 @@ final class ParticleRun {
         var latest: StepObservation?
         let end = config.time.end
 
-        func record(_ observation: StepObservation) {
+        func record(_ observation: StepObservation) throws {
             latest = observation
             var fields = [String(observation.step), csvNumber(observation.time),
                           csvNumber(observation.energy.energy), csvNumber(observation.energy.selfInteraction),
@@ -69,6 +69,7 @@ final class ParticleRun {
                             observation.step, observation.time, observation.energy.energy,
                             observation.effectiveRank),
                      fraction: end > 0 ? observation.time / end : 1)
+            try checkForInterrupt()
         }
 
         do {
@@ -81,10 +82,12 @@ final class ParticleRun {
             }
         } catch let error as ParticleError {
             _ = try? output.write(text, to: "diagnostics.csv")
-            throw RunFailure(name: "\(config.name) (particles n = \(count), seed \(seed))", reason: "\(error)",
-                             step: simulation.step, time: simulation.time,
-                             lastSnapshot: snapshots.last.map { OutputFiles.snapshotFileName(time: $0.time) },
-                             directory: directory, isOutputFailure: false)
+            throw failure(reason: "\(error)", step: simulation.step, time: simulation.time)
+        } catch let interrupted as RunInterrupted {
+            _ = try? output.write(text, to: "diagnostics.csv")
+            var stopped = failure(reason: interrupted.reason, step: simulation.step, time: simulation.time)
+            stopped.interruptSignal = interrupted.signal
+            throw stopped
         }
         steps = simulation.step
         let state = try classifyParticles(positions: simulation.tokens.positions, count: count, dimension: d,
@@ -92,6 +95,14 @@ final class ParticleRun {
         try output.write(try jsonText(state.jsonObject), to: "final_state.json")
         finalState = state
         log.line("  final state of n = \(count), seed \(seed) at t = \(simulation.time): \(state.classification.rawValue), \(state.clusterCount) cluster\(state.clusterCount == 1 ? "" : "s"), |m| = \(String(format: "%.4f", state.moments.firstMomentNorm)), effective rank \(String(format: "%.4f", state.moments.effectiveRank))")
+    }
+
+    /// A `RunFailure` of this particle run at a step, naming its last snapshot.
+    private func failure(reason: String, step: Int, time: Double) -> RunFailure {
+        RunFailure(name: "\(config.name) (particles n = \(count), seed \(seed))", reason: reason,
+                   step: step, time: time,
+                   lastSnapshot: snapshots.last.map { OutputFiles.snapshotFileName(time: $0.time) },
+                   directory: directory, isOutputFailure: false)
     }
 
     private func makeModel() throws -> ParticleModel {

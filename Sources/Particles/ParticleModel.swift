@@ -55,11 +55,13 @@ public enum AttentionMethod: String, Sendable, Equatable, CaseIterable {
     /// Score blocks and weighted sums by dgemm, exponentials in between.
     case blasBlocks
 
-    /// Largest dimension d for which `automatic` picks `fusedRows`. At
-    /// n = 4000 on a 2-core AVX-512 machine the fused kernel was 1.4–1.5×
-    /// faster at d = 16, the two were within 5% from d = 32 to 128, and dgemm
-    /// was twice as fast at d = 256 (`meanfield-bench --only particles`).
-    public static let fusedDimensionLimit = 48
+    /// Largest dimension d for which `automatic` picks `fusedRows`. On a
+    /// 2-core AVX-512 machine (`meanfield-bench --only particles`, two runs)
+    /// the fused kernel was 0.95–1.5× as fast as dgemm blocks from d = 16 to
+    /// 128 at n = 4000, but 4% slower at n = 16000, d = 64, where the
+    /// component rows of K X and V X (8 MB each) no longer fit the cache, and
+    /// dgemm was twice as fast at d = 256.
+    public static let fusedDimensionLimit = 64
 }
 
 /// Tuning of the attention evaluation. Results do not depend on it beyond

@@ -19,8 +19,8 @@ final class VelocityTests: XCTestCase {
     }
 
     func testMethodsAgreeAcrossDimensions() throws {
-        // d = 5 pads the value components, d = 33 is past the fused limit,
-        // and n = 61 pads the columns.
+        // d = 5 and d = 33 pad the value components to a multiple of four,
+        // and n = 61 pads the columns to a multiple of 16.
         for d in [2, 3, 5, 16, 33] {
             let tokens = gaussianTokens(count: 61, dimension: d, seed: UInt64(d))
             var velocities: [AttentionMethod: [Double]] = [:]
