@@ -15,18 +15,18 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev"])]),
 
-        // Vectorized softmax row kernels in C, dispatched at run time to
-        // AVX-512, AVX2 or portable code.
-        .target(name: "CSoftmaxKernels"),
+        // Vectorized C kernels (softmax rows, Legendre recurrences),
+        // dispatched at run time to AVX-512, AVX2 or portable code.
+        .target(name: "CVectorKernels", exclude: ["README.md"]),
 
         .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"], exclude: ["README.md"]),
-        .target(name: "SphereGrid", dependencies: ["CFFTW", "LinearAlgebra"], exclude: ["README.md"]),
-        .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra", "CSoftmaxKernels"],
+        .target(name: "SphereGrid", dependencies: ["CFFTW", "LinearAlgebra", "CVectorKernels"], exclude: ["README.md"]),
+        .target(name: "AttentionKernel", dependencies: ["SphereGrid", "LinearAlgebra", "CVectorKernels"],
                 exclude: ["README.md"]),
         .target(name: "ContinuityStepper",
                 dependencies: ["SphereGrid", "AttentionKernel", "LinearAlgebra"],
                 exclude: ["README.md"]),
-        .target(name: "Particles", dependencies: ["LinearAlgebra", "CSoftmaxKernels"], exclude: ["README.md"]),
+        .target(name: "Particles", dependencies: ["LinearAlgebra", "CVectorKernels"], exclude: ["README.md"]),
         .target(name: "CollapseAnalysis",
                 dependencies: ["LinearAlgebra", "AttentionKernel", "SphereGrid"],
                 exclude: ["README.md"]),
@@ -39,11 +39,11 @@ let package = Package(
                           dependencies: ["SphereGrid", "AttentionKernel", "Particles", "LinearAlgebra"],
                           exclude: ["ducc0_bench.py", "numpy_particles_bench.py", "run-bench.sh"]),
 
-        .testTarget(name: "SphereGridTests", dependencies: ["SphereGrid"]),
+        .testTarget(name: "SphereGridTests", dependencies: ["SphereGrid", "CVectorKernels"]),
         .testTarget(name: "AttentionKernelTests", dependencies: ["AttentionKernel", "SphereGrid"]),
         .testTarget(name: "ContinuityStepperTests",
                     dependencies: ["ContinuityStepper", "AttentionKernel", "SphereGrid"]),
-        .testTarget(name: "ParticlesTests", dependencies: ["Particles", "CSoftmaxKernels"]),
+        .testTarget(name: "ParticlesTests", dependencies: ["Particles", "CVectorKernels"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment"]),
         .testTarget(name: "CollapseAnalysisTests",
                     dependencies: ["CollapseAnalysis", "AttentionKernel", "SphereGrid"]),

@@ -1,4 +1,4 @@
-import CSoftmaxKernels
+import CVectorKernels
 import Dispatch
 import Foundation
 import LinearAlgebra

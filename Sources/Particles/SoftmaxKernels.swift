@@ -1,8 +1,8 @@
-import CSoftmaxKernels
+import CVectorKernels
 
 // Attention scores reach the softmax kernels as u = (64 / ln 2) · β⟨Q x_i, K x_j⟩,
 // a scaling folded into the query product, so that e^{β⟨Q x_i, K x_j⟩} = 2^{u/64}.
-// The kernels (C target CSoftmaxKernels) use AVX-512 or AVX2 when the
+// The kernels (C target CVectorKernels) use AVX-512 or AVX2 when the
 // processor has them, and portable code otherwise. Results are within about
 // 2 ulp of the exact power, plus the rounding of u itself, which is the
 // relative error that computing β⟨Q x_i, K x_j⟩ in double has anyway.
@@ -27,9 +27,9 @@ func exponentiateShifted(_ values: UnsafeMutablePointer<Double>, count: Int, shi
 /// The instruction set of the softmax kernels on this processor:
 /// "AVX-512F", "AVX2 and FMA", or "portable C".
 public var particleKernelInstructionSet: String {
-    switch softmax_available_vector_level() {
-    case Int32(softmax_vector_avx512.rawValue): return "AVX-512F"
-    case Int32(softmax_vector_avx2.rawValue): return "AVX2 and FMA"
+    switch available_vector_level() {
+    case Int32(vector_level_avx512.rawValue): return "AVX-512F"
+    case Int32(vector_level_avx2.rawValue): return "AVX2 and FMA"
     default: return "portable C"
     }
 }

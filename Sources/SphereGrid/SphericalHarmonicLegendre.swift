@@ -1,7 +1,8 @@
 import Foundation
 
-/// Rings processed together in the Legendre step: one SIMD lane per ring.
-typealias RingLanes = SIMD4<Double>
+/// Rings processed together in the Legendre step: one SIMD lane per ring,
+/// as many as LEGENDRE_BLOCK_RINGS of the C kernels.
+typealias RingLanes = SIMD8<Double>
 
 /// Factor applied to a scaled Legendre value when it moves up one exponent
 /// level: consecutive levels differ by 2^512.
@@ -262,58 +263,11 @@ extension LegendreTables {
         fold(RingLanes.zero.replacing(with: 1, where: mask)).sum() > 0
     }
 
-    /// Runs the recurrence for order m over one block of rings from `start`
-    /// (see `startIndex`) and calls `body(n, q_{m+n,m}(x), isOdd)` for
-    /// n = start.index...L − m, where `isOdd` is whether n is odd. Lanes whose
-    /// value is still below the double range get 0. `factor` points at this
-    /// order's a_lm.
-    @inline(__always)
-    static func recur(order m: Int, maximumDegree L: Int, x: RingLanes, start: LegendreState,
-                      factor: UnsafePointer<Double>, _ body: (Int, RingLanes, Bool) -> Void) {
-        let last = L - m
-        var state = start
-
-        // Mixed phase: some lanes are still below the double range and
-        // contribute through a zero weight until they move up to level 0.
-        if anyLane(state.level .< 0) {
-            var weight = RingLanes.zero.replacing(with: 1, where: state.level .== 0)
-            while state.index <= last {
-                body(state.index, state.current * weight, state.index & 1 == 1)
-                if step(&state, x: x, factor: factor) {
-                    if !anyLane(state.level .< 0) { break }
-                    weight = RingLanes.zero.replacing(with: 1, where: state.level .== 0)
-                }
-            }
-        }
-        var n = state.index
-        if n > last { return }
-        var current = state.current
-        var next = state.next
-
-        // Plain phase: start on an even n so the loop below has fixed parities.
-        if n & 1 == 1 {
-            body(n, current, true)
-            let following = factor[n + 2] * x * next - current
-            current = next
-            next = following
-            n += 1
-        }
-        while n < last {
-            body(n, current, false)
-            body(n + 1, next, true)
-            current = factor[n + 2] * x * next - current
-            next = factor[n + 3] * x * current - next
-            n += 2
-        }
-        if n == last {
-            body(n, current, false)
-        }
-    }
-
     /// Adds the lanes of `value` pairwise down to two partial sums.
     @inline(__always)
     static func fold(_ value: RingLanes) -> SIMD2<Double> {
-        return value.lowHalf + value.highHalf
+        let half = value.lowHalf + value.highHalf
+        return half.lowHalf + half.highHalf
     }
 
     /// Loads lanes `block·width ..< (block+1)·width` of `array`.

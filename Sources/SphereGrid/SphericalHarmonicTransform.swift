@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Spherical-harmonic analysis and synthesis on a Gauss–Legendre `SphereGrid`,
@@ -6,8 +7,9 @@ import Foundation
 /// Each transform is an FFT along every ring (FFTW, length nlon) and a
 /// Legendre sum per order m over the rings. The Legendre values come from
 /// the three-term recurrence in l with exponent scaling (see
-/// `LegendreTables`), paired across the equator, four rings per SIMD vector,
-/// and the orders are spread over all cores with `DispatchQueue.concurrentPerform`.
+/// `LegendreTables`), paired across the equator, eight rings per block in
+/// the C kernels of `legendre_kernels.h`, and the orders are spread over all
+/// cores with `DispatchQueue.concurrentPerform`.
 /// All methods may be called concurrently: each call allocates its own scratch.
 public final class SphericalHarmonicTransform: @unchecked Sendable {
     public let grid: SphereGrid
@@ -116,22 +118,17 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
             oddSinParts[j] = area * (northSin - southSin)
         }
 
+        let sumValues = UnsafeMutableRawPointer(sums).assumingMemoryBound(to: Double.self)
+        let width = RingLanes.scalarCount
         tables.withPointers(order: m) { pointers in
             for block in 0..<tables.blockCount {
-                let start = pointers.start(block: block)
-                guard start.index <= L - m else { continue }
-                let evenCos = LegendreTables.lanes(evenCosParts, block: block)
-                let evenSin = LegendreTables.lanes(evenSinParts, block: block)
-                let oddCos = LegendreTables.lanes(oddCosParts, block: block)
-                let oddSin = LegendreTables.lanes(oddSinParts, block: block)
-                let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
-                                     factor: pointers.recurrenceFactor) { n, p, isOdd in
-                    let productCos = p * (isOdd ? oddCos : evenCos)
-                    let productSin = p * (isOdd ? oddSin : evenSin)
-                    sums[2 * n] += LegendreTables.fold(productCos)
-                    sums[2 * n + 1] += LegendreTables.fold(productSin)
-                }
+                let first = pointers.startIndex[block]
+                guard first <= L - m else { continue }
+                let lane = block * width
+                legendre_analyze_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
+                                       pointers.startNext + lane, pointers.startLevel + lane, first, L - m,
+                                       pointers.recurrenceFactor, evenCosParts + lane, evenSinParts + lane,
+                                       oddCosParts + lane, oddSinParts + lane, sumValues)
             }
         }
 
@@ -293,23 +290,20 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         cosines.withUnsafeBufferPointer { cosBuffer in
             sines.withUnsafeBufferPointer { sinBuffer in
                 let cosCoefficient = cosBuffer.baseAddress!, sinCoefficient = sinBuffer.baseAddress!
+                let scratch = LaneScratch(slots: 4)
+                defer { scratch.deallocate() }
                 tables.withPointers(order: m) { pointers in
                     for block in 0..<tables.blockCount {
-                        let start = pointers.start(block: block)
-                        guard start.index <= L - m else { continue }
-                        var evenCos = RingLanes.zero, evenSin = RingLanes.zero
-                        var oddCos = RingLanes.zero, oddSin = RingLanes.zero
-                        let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                        LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
-                                             factor: pointers.recurrenceFactor) { n, p, isOdd in
-                            if isOdd {
-                                oddCos += cosCoefficient[n] * p
-                                oddSin += sinCoefficient[n] * p
-                            } else {
-                                evenCos += cosCoefficient[n] * p
-                                evenSin += sinCoefficient[n] * p
-                            }
-                        }
+                        let first = pointers.startIndex[block]
+                        guard first <= L - m else { continue }
+                        let lane = block * width
+                        for slot in 0..<4 { scratch.store(.zero, slot: slot) }
+                        legendre_synthesize_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
+                                                  pointers.startNext + lane, pointers.startLevel + lane, first,
+                                                  L - m, pointers.recurrenceFactor, cosCoefficient, sinCoefficient,
+                                                  scratch.slot(0), scratch.slot(1), scratch.slot(2), scratch.slot(3))
+                        let evenCos = scratch.load(slot: 0), evenSin = scratch.load(slot: 1)
+                        let oddCos = scratch.load(slot: 2), oddSin = scratch.load(slot: 3)
                         for lane in 0..<width {
                             let j = block * width + lane
                             guard j < tables.pairCount else { break }
@@ -370,28 +364,30 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
             let c = cosBuffer.baseAddress!, s = sinBuffer.baseAddress!
             let ac = weightedCosBuffer.baseAddress!, asn = weightedSinBuffer.baseAddress!
             let bc = shiftedCosBuffer.baseAddress!, bs = shiftedSinBuffer.baseAddress!
+            // Coefficient sets in the order of the accumulator slots below.
+            let coefficientSets: [UnsafePointer<Double>?] = [c, s, ac, asn, bc, bs]
+            let scratch = LaneScratch(slots: 12)
+            defer { scratch.deallocate() }
+            coefficientSets.withUnsafeBufferPointer { coefficientBuffer in
             tables.withPointers(order: m) { pointers in
                 for block in 0..<tables.blockCount {
-                    let start = pointers.start(block: block)
-                    guard start.index <= L - m else { continue }
+                    let first = pointers.startIndex[block]
+                    guard first <= L - m else { continue }
+                    let lane = block * width
+                    for slot in 0..<12 { scratch.store(.zero, slot: slot) }
+                    legendre_gradient_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
+                                            pointers.startNext + lane, pointers.startLevel + lane, first, L - m,
+                                            pointers.recurrenceFactor, coefficientBuffer.baseAddress!,
+                                            scratch.slot(0))
                     // Value sums (for ∂_φ) and the two derivative sums A and B,
-                    // each split by the parity of l − m.
-                    var valueCos = (RingLanes.zero, RingLanes.zero), valueSin = (RingLanes.zero, RingLanes.zero)
-                    var aCos = (RingLanes.zero, RingLanes.zero), aSin = (RingLanes.zero, RingLanes.zero)
-                    var bCos = (RingLanes.zero, RingLanes.zero), bSin = (RingLanes.zero, RingLanes.zero)
+                    // each split by the parity of l − m: slot 2k + parity holds set k.
+                    let valueCos = (scratch.load(slot: 0), scratch.load(slot: 1))
+                    let valueSin = (scratch.load(slot: 2), scratch.load(slot: 3))
+                    let aCos = (scratch.load(slot: 4), scratch.load(slot: 5))
+                    let aSin = (scratch.load(slot: 6), scratch.load(slot: 7))
+                    let bCos = (scratch.load(slot: 8), scratch.load(slot: 9))
+                    let bSin = (scratch.load(slot: 10), scratch.load(slot: 11))
                     let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                    LegendreTables.recur(order: m, maximumDegree: L, x: x, start: start,
-                                         factor: pointers.recurrenceFactor) { n, p, isOdd in
-                        if isOdd {
-                            valueCos.1 += c[n] * p; valueSin.1 += s[n] * p
-                            aCos.1 += ac[n] * p; aSin.1 += asn[n] * p
-                            bCos.1 += bc[n] * p; bSin.1 += bs[n] * p
-                        } else {
-                            valueCos.0 += c[n] * p; valueSin.0 += s[n] * p
-                            aCos.0 += ac[n] * p; aSin.0 += asn[n] * p
-                            bCos.0 += bc[n] * p; bSin.0 += bs[n] * p
-                        }
-                    }
                     let inverseSin = 1 / LegendreTables.lanes(pointers.sinColatitude, block: block)
                     // North: G = x (A_even + A_odd) − (B_even + B_odd);
                     // south (x → −x, odd parts change sign): G = −x (A_even − A_odd) − (B_even − B_odd).
@@ -419,12 +415,35 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
                     }
                 }
             }
+            }
         }
         }
         }
         }
         }
         }
+    }
+}
+
+/// Scratch slots of one `RingLanes` vector each, passed to the C kernels,
+/// which take vectors as arrays of doubles.
+struct LaneScratch {
+    let base: UnsafeMutablePointer<Double>
+
+    init(slots: Int) {
+        base = UnsafeMutablePointer<Double>.allocate(capacity: slots * RingLanes.scalarCount)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    func slot(_ index: Int) -> UnsafeMutablePointer<Double> { base + index * RingLanes.scalarCount }
+
+    func store(_ value: RingLanes, slot index: Int) {
+        UnsafeMutableRawPointer(slot(index)).storeBytes(of: value, as: RingLanes.self)
+    }
+
+    func load(slot index: Int) -> RingLanes {
+        UnsafeRawPointer(slot(index)).loadUnaligned(as: RingLanes.self)
     }
 }
 
@@ -443,15 +462,6 @@ struct LegendreOrderPointers {
     let startCurrent: UnsafePointer<Double>
     let startNext: UnsafePointer<Double>
     let startLevel: UnsafePointer<Double>
-
-    /// Recurrence state of `block` at its first representable degree.
-    @inline(__always)
-    func start(block: Int) -> LegendreState {
-        LegendreState(index: startIndex[block],
-                      current: LegendreTables.lanes(startCurrent, block: block),
-                      next: LegendreTables.lanes(startNext, block: block),
-                      level: LegendreTables.lanes(startLevel, block: block))
-    }
 }
 
 extension LegendreTables {

@@ -1,4 +1,4 @@
-import CSoftmaxKernels
+import CVectorKernels
 import Foundation
 import XCTest
 @testable import Particles
@@ -6,7 +6,7 @@ import XCTest
 /// Checks every instruction-set level of the C softmax kernels that this
 /// processor can run against libm and against plain loops.
 final class SoftmaxKernelTests: XCTestCase {
-    private var levels: [Int32] { Array(0...softmax_available_vector_level()) }
+    private var levels: [Int32] { Array(0...available_vector_level()) }
 
     func testExponentialWithinTwoUlpOfExp2() {
         var generator = SeededGenerator(seed: 3)

@@ -9,19 +9,11 @@
 // operating system support (AVX-512F, then AVX2 with FMA, then portable C),
 // detected once per process with CPUID and XGETBV.
 
+#include "vector_level.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// Instruction sets of the kernels, widest last.
-enum softmax_vector_level {
-    softmax_vector_portable = 0,
-    softmax_vector_avx2 = 1,
-    softmax_vector_avx512 = 2,
-};
-
-/// Returns the widest level usable on this processor.
-int softmax_available_vector_level(void);
 
 /// Returns the largest of values[0 ..< count], ignoring NaN entries, or
 /// -infinity when count is 0 or every entry is NaN.
@@ -34,7 +26,7 @@ double softmax_row_maximum(const double *values, long count);
 double softmax_exponentiate_shifted(double *values, long count, double shift);
 
 /// softmax_exponentiate_shifted with the kernel of the given level, lowered
-/// to softmax_available_vector_level() when the processor lacks it. Tests use
+/// to available_vector_level() when the processor lacks it. Tests use
 /// it to check every level that the machine can run.
 double softmax_exponentiate_shifted_at_level(int level, double *values, long count, double shift);
 

@@ -16,13 +16,13 @@
 // indexes it.
 
 #include "softmax_kernels.h"
+#include "vector_level.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -274,35 +274,6 @@ AVX512_TARGET static double maximum_avx512(const double *values, long count) {
     return _mm512_reduce_max_pd(_mm512_max_pd(max0, max1));
 }
 
-// MARK: Detection
-
-static int detect_vector_level(void) {
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return softmax_vector_portable;
-    int has_osxsave = (ecx >> 27) & 1;
-    int has_avx = (ecx >> 28) & 1;
-    int has_fma = (ecx >> 12) & 1;
-    if (!has_osxsave || !has_avx) return softmax_vector_portable;
-
-    // XCR0 records which register states the operating system saves:
-    // bits 1-2 for SSE and AVX, bits 5-7 for the AVX-512 mask and upper registers.
-    unsigned xcr0_low, xcr0_high;
-    __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-    uint64_t xcr0 = ((uint64_t)xcr0_high << 32) | xcr0_low;
-    if ((xcr0 & 0x6) != 0x6) return softmax_vector_portable;
-
-    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return softmax_vector_portable;
-    int has_avx2 = (ebx >> 5) & 1;
-    int has_avx512f = (ebx >> 16) & 1;
-    if (has_avx512f && has_fma && (xcr0 & 0xE6) == 0xE6) return softmax_vector_avx512;
-    if (has_avx2 && has_fma) return softmax_vector_avx2;
-    return softmax_vector_portable;
-}
-
-#else
-
-static int detect_vector_level(void) { return softmax_vector_portable; }
-
 #endif
 
 // MARK: Attention rows
@@ -362,29 +333,16 @@ typedef double vector8_double __attribute__((vector_size(64), aligned(8)));
 
 // MARK: Dispatch
 
-// -1 until the first call detects the level. Concurrent first calls detect
-// the same value, so the race is harmless.
-static int cached_level = -1;
-
-int softmax_available_vector_level(void) {
-    int level = __atomic_load_n(&cached_level, __ATOMIC_RELAXED);
-    if (level < 0) {
-        level = detect_vector_level();
-        __atomic_store_n(&cached_level, level, __ATOMIC_RELAXED);
-    }
-    return level;
-}
-
 static int usable_level(int requested) {
-    int available = softmax_available_vector_level();
+    int available = available_vector_level();
     return requested < available ? requested : available;
 }
 
 double softmax_exponentiate_shifted_at_level(int level, double *values, long count, double shift) {
     switch (usable_level(level)) {
 #if defined(__x86_64__)
-    case softmax_vector_avx512: return exponentiate_avx512(values, count, shift);
-    case softmax_vector_avx2: return exponentiate_avx2(values, count, shift);
+    case vector_level_avx512: return exponentiate_avx512(values, count, shift);
+    case vector_level_avx2: return exponentiate_avx2(values, count, shift);
 #endif
     default: return exponentiate_portable(values, count, shift);
     }
@@ -393,8 +351,8 @@ double softmax_exponentiate_shifted_at_level(int level, double *values, long cou
 double softmax_row_maximum_at_level(int level, const double *values, long count) {
     switch (usable_level(level)) {
 #if defined(__x86_64__)
-    case softmax_vector_avx512: return maximum_avx512(values, count);
-    case softmax_vector_avx2: return maximum_avx2(values, count);
+    case vector_level_avx512: return maximum_avx512(values, count);
+    case vector_level_avx2: return maximum_avx2(values, count);
 #endif
     default: return maximum_portable(values, count);
     }
@@ -406,11 +364,11 @@ void softmax_attention_rows_at_level(int level, const double *queries, const dou
                                      double *averages) {
     switch (usable_level(level)) {
 #if defined(__x86_64__)
-    case softmax_vector_avx512:
+    case vector_level_avx512:
         attention_rows_avx512(queries, keys_t, values_t, count, stride, dimension, rows, scratch, maxima, sums,
                               averages);
         return;
-    case softmax_vector_avx2:
+    case vector_level_avx2:
         attention_rows_avx2(queries, keys_t, values_t, count, stride, dimension, rows, scratch, maxima, sums,
                             averages);
         return;
@@ -424,14 +382,14 @@ void softmax_attention_rows_at_level(int level, const double *queries, const dou
 void softmax_attention_rows(const double *queries, const double *keys_t, const double *values_t, long count,
                             long stride, long dimension, long rows, double *scratch, double *maxima,
                             double *sums, double *averages) {
-    softmax_attention_rows_at_level(softmax_vector_avx512, queries, keys_t, values_t, count, stride, dimension,
+    softmax_attention_rows_at_level(vector_level_avx512, queries, keys_t, values_t, count, stride, dimension,
                                     rows, scratch, maxima, sums, averages);
 }
 
 double softmax_exponentiate_shifted(double *values, long count, double shift) {
-    return softmax_exponentiate_shifted_at_level(softmax_vector_avx512, values, count, shift);
+    return softmax_exponentiate_shifted_at_level(vector_level_avx512, values, count, shift);
 }
 
 double softmax_row_maximum(const double *values, long count) {
-    return softmax_row_maximum_at_level(softmax_vector_avx512, values, count);
+    return softmax_row_maximum_at_level(vector_level_avx512, values, count);
 }
