@@ -177,6 +177,10 @@ public enum MeanFieldCommand {
                 exitCode = .outputFailure
             }
         }
+        if let signalNumber = pendingInterrupt {
+            printError("meanfield: interrupted after the last run had finished its steps; its files are complete")
+            return 128 + signalNumber
+        }
         return exitCode.rawValue
     }
 

@@ -221,6 +221,7 @@ enum ComparisonWriter {
             let distance = distanceTo(density)
             var logDistances: [Int: [Double]] = [:]
             for run in particleRuns {
+                try checkForInterrupt()
                 guard let snapshot = run.snapshots.first(where: { $0.time == time }) else { continue }
                 let row = ComparisonRow(time: time, count: run.count, seed: run.seed, density: densityRow,
                                         particles: snapshot.observation, distance: distance(snapshot.tokens))

@@ -22,7 +22,13 @@ public final class ConfigObject {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw ConfigError("\(source) is not valid JSON: \(jsonErrorDetail(error)); fix the syntax (a JSON validator shows the position)")
+            let detail = jsonErrorDetail(error)
+            // Foundation reports numbers beyond the doubles (1e999) as a parse
+            // error, though their syntax is valid JSON.
+            if detail.contains("not representable") {
+                throw ConfigError("\(source) contains a number outside the double range (magnitude above about 1.8e308): \(detail) Use a smaller number.")
+            }
+            throw ConfigError("\(source) is not valid JSON: \(detail); fix the syntax (a JSON validator shows the position)")
         }
         guard let dictionary = object as? [String: Any] else {
             throw ConfigError("\(source) must contain a JSON object ({ ... }) at the top level")

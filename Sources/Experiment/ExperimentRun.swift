@@ -58,7 +58,20 @@ public final class ExperimentRun {
             log.line("  model: d = \(config.model.dimension), β = \(config.model.beta), normalization \(config.model.normalization)")
             log.line("  output: \(outputDirectory.path)")
         }
+        // The density phase recorded "completed"; the run as a whole is
+        // running until the particles and the comparison are done.
+        record.status = "running"
+        try output.write(record.json(), to: "run.json")
         let initialDensity = try densityRun?.initialSampler()
+
+        // Steps and time of run.json on failure: those of the density when
+        // there is one, else those of the failed particle run.
+        func stop(_ failure: RunFailure) -> RunFailure {
+            record.finish(status: failure.status, steps: densityRun?.record?.steps ?? failure.step,
+                          time: densityRun?.record?.time ?? failure.time, failure: failure)
+            _ = try? output.write(record.json(), to: "run.json")
+            return failure
+        }
 
         var particleRuns: [ParticleRun] = []
         var runEntries: [[String: Any]] = []
@@ -66,15 +79,12 @@ public final class ExperimentRun {
             for seed in settings.seeds {
                 let folder = ExperimentRun.particleFolder(settings: settings, count: count, seed: seed)
                 log.line("  particles: n = \(count), seed \(seed), \(settings.integrator) step \(settings.step) → \(folder)/")
-                let run = ParticleRun(config: config, count: count, seed: seed,
-                                      directory: outputDirectory.appendingPathComponent(folder), log: log,
-                                      initialDensity: initialDensity)
+                let run = ParticleRun(config: config, count: count, seed: seed, runDirectory: outputDirectory,
+                                      folder: folder, log: log, initialDensity: initialDensity)
                 do {
                     try run.execute()
                 } catch let failure as RunFailure {
-                    record.finish(status: failure.status, steps: run.steps, time: failure.time, failure: failure)
-                    _ = try? output.write(record.json(), to: "run.json")
-                    throw failure
+                    throw stop(failure)
                 }
                 particleRuns.append(run)
                 runEntries.append(["count": count, "seed": Int(seed), "folder": folder, "steps": run.steps,
@@ -86,8 +96,19 @@ public final class ExperimentRun {
         ] as [String: Any]
 
         if let densityRun {
-            try ComparisonWriter.write(densityRun: densityRun, particleRuns: particleRuns, output: output,
-                                       dimension: config.model.dimension, progress: log)
+            do {
+                try ComparisonWriter.write(densityRun: densityRun, particleRuns: particleRuns, output: output,
+                                           dimension: config.model.dimension, progress: log)
+            } catch let interrupted as RunInterrupted {
+                var failure = RunFailure(name: config.name, reason: interrupted.reason + " during the comparison",
+                                         step: densityRun.record?.steps ?? 0, time: config.time.end,
+                                         lastSnapshot: densityRun.snapshots.last.map {
+                                             "density/" + OutputFiles.snapshotFileName(time: $0.time)
+                                         },
+                                         directory: outputDirectory, isOutputFailure: false)
+                failure.interruptSignal = interrupted.signal
+                throw stop(failure)
+            }
             record.extra["comparison"] = [
                 "file": "comparison.csv",
                 "distance": densityRun.distanceDescription,

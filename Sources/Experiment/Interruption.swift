@@ -23,18 +23,31 @@ public func installInterruptHandlers() {
     signal(SIGTERM, handleInterrupt)
 }
 
-/// Stores the signal, or restores the default action and raises the signal
-/// again when one was already stored. Only async-signal-safe calls are made.
+/// Stores the signal and prints a notice on standard error, or restores the
+/// default action and raises the signal again when one was already stored.
+/// Only async-signal-safe calls are made (an atomic, write, signal, raise).
 private func handleInterrupt(_ signalNumber: Int32) {
     let (exchanged, _) = receivedSignal.compareExchange(expected: 0, desired: signalNumber, ordering: .relaxed)
-    if !exchanged {
+    if exchanged {
+        let message: StaticString = "\nmeanfield: stopping after the current step; a second signal stops at once\n"
+        message.withUTF8Buffer { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    } else {
         signal(signalNumber, SIG_DFL)
         raise(signalNumber)
     }
 }
 
+/// Polls left before a simulated signal arrives, or −1 when none is pending.
+private let pollsBeforeSimulatedSignal = Atomic<Int>(-1)
+/// The signal that `simulateInterrupt(_:afterPolls:)` delivers.
+private let simulatedSignal = Atomic<Int32>(0)
+
 /// Throws `RunInterrupted` when a signal has been received.
 func checkForInterrupt() throws {
+    if pollsBeforeSimulatedSignal.load(ordering: .relaxed) >= 0,
+       pollsBeforeSimulatedSignal.wrappingSubtract(1, ordering: .relaxed).newValue == -1 {
+        receivedSignal.store(simulatedSignal.load(ordering: .relaxed), ordering: .relaxed)
+    }
     let signalNumber = receivedSignal.load(ordering: .relaxed)
     if signalNumber != 0 { throw RunInterrupted(signal: signalNumber) }
 }
@@ -45,7 +58,14 @@ var pendingInterrupt: Int32? {
     return signalNumber == 0 ? nil : signalNumber
 }
 
-/// Sets or clears the received signal as a handler would; tests use it.
-func simulateInterrupt(_ signalNumber: Int32) {
-    receivedSignal.store(signalNumber, ordering: .relaxed)
+/// Sets or clears the received signal as a handler would, at once or after
+/// `polls` further calls of `checkForInterrupt`; tests use it.
+func simulateInterrupt(_ signalNumber: Int32, afterPolls polls: Int = 0) {
+    if polls == 0 || signalNumber == 0 {
+        pollsBeforeSimulatedSignal.store(-1, ordering: .relaxed)
+        receivedSignal.store(signalNumber, ordering: .relaxed)
+    } else {
+        simulatedSignal.store(signalNumber, ordering: .relaxed)
+        pollsBeforeSimulatedSignal.store(polls, ordering: .relaxed)
+    }
 }

@@ -18,7 +18,11 @@ final class ParticleRun {
     let settings: ParticleSettings
     let count: Int
     let seed: UInt64
-    let directory: URL
+    /// Folder of the whole run, which contains run.json.
+    let runDirectory: URL
+    /// Folder of this particle run relative to `runDirectory`.
+    let folder: String
+    var directory: URL { runDirectory.appendingPathComponent(folder) }
     let log: ProgressLog
     /// Sampler of the cell-wise initial density of the density run
     /// (comparison runs), nil to sample the config's initial condition.
@@ -28,14 +32,15 @@ final class ParticleRun {
     /// Classification of the tokens at the end time.
     private(set) var finalState: FinalState?
 
-    init(config: RunConfig, count: Int, seed: UInt64, directory: URL, log: ProgressLog,
+    init(config: RunConfig, count: Int, seed: UInt64, runDirectory: URL, folder: String, log: ProgressLog,
          initialDensity: CellSampler?) {
         precondition(config.particles != nil, "ParticleRun needs a particles section")
         self.config = config
         self.settings = config.particles!
         self.count = count
         self.seed = seed
-        self.directory = directory
+        self.runDirectory = runDirectory
+        self.folder = folder
         self.log = log
         self.initialDensity = initialDensity
     }
@@ -81,15 +86,20 @@ final class ParticleRun {
                 snapshots.append(ParticleSnapshotSummary(time: target, tokens: simulation.tokens, observation: observation))
             }
         } catch let error as ParticleError {
+            steps = simulation.step
             _ = try? output.write(text, to: "diagnostics.csv")
             throw failure(reason: "\(error)", step: simulation.step, time: simulation.time)
         } catch let interrupted as RunInterrupted {
+            steps = simulation.step
             _ = try? output.write(text, to: "diagnostics.csv")
-            var stopped = failure(reason: interrupted.reason, step: simulation.step, time: simulation.time)
-            stopped.interruptSignal = interrupted.signal
-            throw stopped
+            throw failure(interrupted, step: simulation.step, time: simulation.time)
         }
         steps = simulation.step
+        // Classifying many tokens takes seconds, so a signal that came during
+        // the last step stops the run here.
+        if let interrupted = pendingInterrupt.map(RunInterrupted.init) {
+            throw failure(interrupted, step: simulation.step, time: simulation.time)
+        }
         let state = try classifyParticles(positions: simulation.tokens.positions, count: count, dimension: d,
                                           time: simulation.time)
         try output.write(try jsonText(state.jsonObject), to: "final_state.json")
@@ -97,12 +107,20 @@ final class ParticleRun {
         log.line("  final state of n = \(count), seed \(seed) at t = \(simulation.time): \(state.classification.rawValue), \(state.clusterCount) cluster\(state.clusterCount == 1 ? "" : "s"), |m| = \(String(format: "%.4f", state.moments.firstMomentNorm)), effective rank \(String(format: "%.4f", state.moments.effectiveRank))")
     }
 
-    /// A `RunFailure` of this particle run at a step, naming its last snapshot.
+    /// Builds the `RunFailure` of this particle run at a step, naming its
+    /// last snapshot relative to the run folder.
     private func failure(reason: String, step: Int, time: Double) -> RunFailure {
         RunFailure(name: "\(config.name) (particles n = \(count), seed \(seed))", reason: reason,
                    step: step, time: time,
-                   lastSnapshot: snapshots.last.map { OutputFiles.snapshotFileName(time: $0.time) },
-                   directory: directory, isOutputFailure: false)
+                   lastSnapshot: snapshots.last.map { folder + "/" + OutputFiles.snapshotFileName(time: $0.time) },
+                   directory: runDirectory, isOutputFailure: false)
+    }
+
+    /// Builds the `RunFailure` of an interruption at a step.
+    private func failure(_ interrupted: RunInterrupted, step: Int, time: Double) -> RunFailure {
+        var stopped = failure(reason: interrupted.reason, step: step, time: time)
+        stopped.interruptSignal = interrupted.signal
+        return stopped
     }
 
     private func makeModel() throws -> ParticleModel {

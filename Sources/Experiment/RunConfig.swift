@@ -88,7 +88,23 @@ public struct ModelConfig: Equatable {
                                 query: try matrix("query", seed: 1), key: try matrix("key", seed: 2),
                                 value: try matrix("value", seed: 3))
         try object.rejectUnknownKeys()
+        try model.checkScoreRange()
         return model
+    }
+
+    /// Throws when β⟨Q x, K y⟩ for unit x, y could leave the double range.
+    /// The bound is β · d·max|Q_ij| · d·max|K_ij|, compared in logarithms,
+    /// against 1e300 so that the solvers' internal rescaling by about 92
+    /// (scores in units of 1/64 binary exponent) stays finite too.
+    func checkScoreRange() throws {
+        let d = Double(dimension)
+        let largestQuery = try query.entries(dimension: dimension).map(abs).max() ?? 0
+        let largestKey = try key.entries(dimension: dimension).map(abs).max() ?? 0
+        guard largestQuery > 0, largestKey > 0 else { return }
+        let logBound = log(beta) + 2 * log(d) + log(largestQuery) + log(largestKey)
+        guard logBound <= log(1e300) else {
+            throw ConfigError(String(format: "model: with beta = %g, query entries up to %g and key entries up to %g, attention scores beta·<Qx, Ky> can reach about 10^%.0f, beyond the double range: scale the query or key matrix down", beta, largestQuery, largestKey, logBound / log(10)))
+        }
     }
 
     /// Q, K, V as 3×3 matrices, for models on S^2.

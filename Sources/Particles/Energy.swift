@@ -14,9 +14,12 @@ public struct InteractionEnergy: Sendable, Equatable {
     /// S, the i = j terms of E_β, +inf when it exceeds the doubles.
     public var selfInteraction: Double { exp(logSelfInteraction) }
     /// E_β − S, the energy that a density without atoms would have,
-    /// computed as E_β (1 − e^{log S − log E_β}).
+    /// computed as exp(log E_β + log(1 − e^{log S − log E_β})) so that it is
+    /// 0, not NaN, when S = E_β overflows, and +inf only when E_β − S does.
     public var energyWithoutSelfInteraction: Double {
-        energy * -expm1(logSelfInteraction - logEnergy)
+        let fraction = -expm1(logSelfInteraction - logEnergy)
+        if fraction == 0 { return 0 }
+        return exp(logEnergy + log(fraction))
     }
 }
 

@@ -31,7 +31,7 @@ let processor = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
 print("""
 # Benchmarks
 
-Written by `make bench` on \(ISO8601DateFormatter().string(from: Date())), \(processor), \
+Measured by `meanfield-bench` (which `make bench` runs to write this file) on \(ISO8601DateFormatter().string(from: Date())), \(processor), \
 \(ProcessInfo.processInfo.activeProcessorCount) cores, release build. Every peer ran in the same \
 invocation, on the same machine and thread count.
 

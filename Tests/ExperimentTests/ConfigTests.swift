@@ -111,6 +111,10 @@ final class ConfigTests: XCTestCase {
                        mentions: ["initial.perturbation.amplitude", "1.5"])
         assertRejected("{ \(base.replacingOccurrences(of: "\"snapshot_every\": 0.5", with: "\"snapshots\": [0, 2]")) }",
                        mentions: ["time.snapshots[1]", "2"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"identity\", \"key\": \"identity\"", with: "1e200, \"key\": 1e200")) }",
+                       mentions: ["model", "1e+200", "scale the query or key matrix down"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"beta\": 4.0", with: "\"beta\": 1e999")) }",
+                       mentions: ["outside the double range", "1e999"])
         assertRejected("{ \"model\": 1 ", mentions: ["not valid JSON"])
         assertRejected("[1, 2]", mentions: ["JSON object"])
     }

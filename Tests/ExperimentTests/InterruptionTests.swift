@@ -76,6 +76,32 @@ final class InterruptionTests: XCTestCase {
         XCTAssertEqual(diagnostics.split(separator: "\n").count, 2, "header and the initial state")
     }
 
+    func testParticleRecordNamesSnapshotFromRunFolder() throws {
+        // The signal arrives after 15 polls, so seed 1 stops at the poll
+        // after step 15, past its snapshot at t = 1 (step 10).
+        let config = try RunConfig.parse(data: Data("""
+        { "name": "seeds", "model": { "dimension": 3, "beta": 1.0, "normalization": "softmax" },
+          "initial": { "kind": "uniform" },
+          "particles": { "count": 30, "seeds": [1, 2], "integrator": "layer", "step": 0.1 },
+          "time": { "end": 2.0, "snapshot_every": 1.0 } }
+        """.utf8), source: nil)
+        let directory = folder.appendingPathComponent(config.name)
+        simulateInterrupt(SIGINT, afterPolls: 15)
+        XCTAssertThrowsError(
+            try ExperimentRun(config: config, outputDirectory: directory, log: ProgressLog(quiet: true)).execute()
+        ) { error in
+            XCTAssertEqual((error as? RunFailure)?.interruptSignal, SIGINT)
+        }
+        let record = try runRecord(directory)
+        XCTAssertEqual(record["status"] as? String, "interrupted")
+        XCTAssertEqual(record["steps"] as? Int, 15)
+        let failure = try XCTUnwrap(record["failure"] as? [String: Any])
+        let snapshot = try XCTUnwrap(failure["last_snapshot"] as? String)
+        XCTAssertEqual(snapshot, "particles/n=30-seed=1/t=1.000000.csv")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(snapshot).path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("particles/n=30-seed=2").path))
+    }
+
     func testPendingInterruptStartsNoConfig() throws {
         let url = folder.appendingPathComponent("uniform.json")
         try Data("""

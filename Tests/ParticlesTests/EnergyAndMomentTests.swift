@@ -53,6 +53,15 @@ final class EnergyAndMomentTests: XCTestCase {
         XCTAssertEqual(energy.logEnergy, 1000 - log(2000.0), accuracy: 1e-12 * 1000)
         XCTAssertEqual(energy.logSelfInteraction, 1000 - log(4000.0), accuracy: 1e-12 * 1000)
         XCTAssertEqual(energy.energy, .infinity)
+        XCTAssertEqual(energy.energyWithoutSelfInteraction, .infinity, "half of an overflowing energy overflows")
+    }
+
+    func testEnergyWithoutSelfInteractionOfOneOverflowingToken() throws {
+        // One token: E = S, both +inf at β = 1000, and E − S is exactly 0.
+        let tokens = try Tokens(dimension: 3, positions: [0, 0, 1])
+        let energy = try ParticleModel(dimension: 3, beta: 1000).energy(of: tokens)
+        XCTAssertEqual(energy.energy, .infinity)
+        XCTAssertEqual(energy.energyWithoutSelfInteraction, 0)
     }
 
     func testEnergyNeverDecreasesAlongRK4() throws {
