@@ -125,7 +125,11 @@ final class DensityRunDriver {
                 try writeSnapshot()
             }
         } catch let error as StepperError {
-            throw fail(error.description)
+            var reason = error.description
+            if config.model.normalization == "none", reason.contains("non-finite") {
+                reason += "; unnormalized (USA) velocities grow like e^{beta·a} and exceed the doubles once beta·a passes about 709, so use softmax normalization or a smaller beta"
+            }
+            throw fail(reason)
         } catch let error as OutputError {
             throw fail(error.message, output: true)
         } catch let tooSmall as StepTooSmall {

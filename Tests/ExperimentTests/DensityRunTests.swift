@@ -182,4 +182,19 @@ final class DensityRunTests: XCTestCase {
         XCTAssertNotNil(record?["failure"])
         XCTAssertGreaterThan(try readCSV(directory.appendingPathComponent("diagnostics.csv")).count, 10)
     }
+
+    func testOverflowingUnnormalizedVelocityNamesTheCause() throws {
+        // e^{β a} with β a = 2000 exceeds the doubles, so the first velocity is not finite.
+        let settings = try config("""
+        { "name": "overflow", "model": { "beta": 2000, "normalization": "none",
+                                         "query": [[1, 0, 0], [0, 1, 0], [0, 0, 1.0000001]] },
+          "initial": { "kind": "von-mises-fisher", "mean": [0, 0, 1], "kappa": 2 },
+          "density": { "grid": "gl16", "kernel": "direct" }, "time": { "end": 0.1 } }
+        """)
+        XCTAssertThrowsError(try run(settings)) { error in
+            guard let failure = error as? RunFailure else { return XCTFail("expected RunFailure, got \(error)") }
+            XCTAssertTrue(failure.reason.contains("non-finite"), failure.reason)
+            XCTAssertTrue(failure.reason.contains("use softmax normalization or a smaller beta"), failure.reason)
+        }
+    }
 }
