@@ -1,4 +1,5 @@
 import Foundation
+import Particles
 
 /// Exit codes, following the BSD sysexits convention.
 public enum ExitCode: Int32 {
@@ -57,7 +58,7 @@ public enum MeanFieldCommand {
             print(usage)
             return ExitCode.success.rawValue
         case "--version":
-            print("meanfield \(version)")
+            print("meanfield \(version) (vector kernels: \(vectorKernelInstructionSet))")
             return ExitCode.success.rawValue
         case "run":
             return runCommand(Array(arguments.dropFirst()))

@@ -1,4 +1,5 @@
 import Foundation
+import Particles
 import SphereGrid
 
 /// Contents of `run.json`: what was run, on what, by which program, and how
@@ -59,7 +60,8 @@ struct RunRecord {
         let formatter = ISO8601DateFormatter()
         var object: [String: Any] = [
             "name": config.name,
-            "program": ["name": "meanfield", "version": MeanFieldCommand.version],
+            "program": ["name": "meanfield", "version": MeanFieldCommand.version,
+                        "vector_kernels": vectorKernelInstructionSet],
             "config": config.document,
             "snapshot_times": config.time.snapshots,
             "started_at": formatter.string(from: startDate),

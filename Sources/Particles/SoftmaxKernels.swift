@@ -24,9 +24,10 @@ func exponentiateShifted(_ values: UnsafeMutablePointer<Double>, count: Int, shi
     softmax_exponentiate_shifted(values, count, shift)
 }
 
-/// The instruction set of the softmax kernels on this processor:
-/// "AVX-512F", "AVX2 and FMA", or "portable C".
-public var particleKernelInstructionSet: String {
+/// The widest instruction set of the C kernels (CVectorKernels) on this
+/// processor: "AVX-512F" (the softmax kernels; the Legendre kernels use
+/// AVX2 there), "AVX2 and FMA", or "portable C". Levels agree to round-off.
+public var vectorKernelInstructionSet: String {
     switch available_vector_level() {
     case Int32(vector_level_avx512.rawValue): return "AVX-512F"
     case Int32(vector_level_avx2.rawValue): return "AVX2 and FMA"

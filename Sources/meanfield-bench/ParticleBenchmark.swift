@@ -48,7 +48,7 @@ public func runParticleBenchmark() -> String {
     }
     let header = "## Particle step\n\nParticle velocity, softmax, β = 1, Q = K = V = I; median wall time of "
         + "5 (n = 16000) or 21 runs after one warm-up, two workers. \"ours\" is the default method, "
-        + "fused rows with \(particleKernelInstructionSet) kernels; \"BLAS blocks\" forms scores and weighted sums "
+        + "fused rows with \(vectorKernelInstructionSet) kernels; \"BLAS blocks\" forms scores and weighted sums "
         + "by single-threaded dgemm per worker. NumPy runs in row blocks with two BLAS threads, in 3 separate processes, and the fastest "
         + "process median is shown: NumPy's time differed up to 2× between processes in identical runs.\n\n"
     let target = "\n\nTarget: NumPy / ours at least 2 at n = 4000 and 16000. This run: "

@@ -92,6 +92,8 @@ final class DensityRunTests: XCTestCase {
         XCTAssertEqual(record?["kernel_path"] as? String, "spectral")
         XCTAssertEqual((record?["grid"] as? [String: Any])?["nlat"] as? Int, 12)
         XCTAssertNotNil(record?["wall_time_seconds"] as? Double)
+        let program = record?["program"] as? [String: Any]
+        XCTAssertTrue(["AVX-512F", "AVX2 and FMA", "portable C"].contains(program?["vector_kernels"] as? String ?? ""))
     }
 
     func testEndZeroWritesOnlyInitialSnapshot() throws {
