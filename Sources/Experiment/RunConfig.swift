@@ -512,6 +512,7 @@ public struct RunConfig {
         if let density {
             try checkGrid(density.grid, dimension: model.dimension)
         }
+        try checkInitialFiles(initial, density: density, particles: particles, dimension: model.dimension)
         if let density, density.kernelPath == "spectral", model.dimension == 3 {
             let matrices = try model.matrices3()
             let interaction = matrices.query.transposed * matrices.key
@@ -536,6 +537,52 @@ public struct RunConfig {
     /// Rejects a density grid whose manifold does not match the model
     /// dimension: the density solver runs on S^2 (dimension 3, a sphere grid)
     /// and on S^1 (dimension 2, a circle grid).
+    /// Reads every CSV file that `initial` names, as the run will, so that a
+    /// snapshot from another grid or a token file with the wrong row count
+    /// fails when the configs are validated rather than when its run starts.
+    static func checkInitialFiles(_ initial: InitialCondition, density: DensitySettings?,
+                                  particles: ParticleSettings?, dimension: Int) throws {
+        var paths: [String] = []
+        switch initial {
+        case .csv(let path):
+            paths = [path]
+        case .mixture(let components):
+            for component in components {
+                if case .csv(let path) = component.condition { paths.append(path) }
+            }
+        default:
+            break
+        }
+        guard !paths.isEmpty else { return }
+
+        if let density {
+            switch density.grid {
+            case .sphere(let specification):
+                let grid: SphereGrid
+                do { grid = try specification.makeGrid() } catch let error as GridError {
+                    throw ConfigError("density.grid: \(error.message)")
+                }
+                for path in paths { _ = try DensitySnapshotReader.read(path: path, grid: grid) }
+            case .circle(let specification):
+                let grid: CircleGrid
+                do { grid = try specification.makeGrid() } catch let error as GridError {
+                    throw ConfigError("density.grid: \(error.message)")
+                }
+                for path in paths { _ = try CircleSnapshotReader.read(path: path, grid: grid) }
+            }
+            return
+        }
+        // Particles only: a token file, one row per token.
+        guard let particles, let path = paths.first else { return }
+        let tokens: Tokens
+        do { tokens = try Tokens.readCSV(atPath: path, dimension: dimension) } catch let error as ParticleError {
+            throw ConfigError("initial: \(error)")
+        }
+        for count in particles.counts where count != tokens.count {
+            throw ConfigError("initial.path = \"\(path)\" contains \(tokens.count) tokens but particles.count is \(count): make them equal")
+        }
+    }
+
     static func checkGrid(_ grid: DensityGrid, dimension: Int) throws {
         switch (grid, dimension) {
         case (.sphere, 3), (.circle, 2):

@@ -152,4 +152,25 @@ final class ConfigTests: XCTestCase {
         assertRejected("{ \(base.replacingOccurrences(of: "\"query\": \"identity\"", with: "\"query\": [[1, 0, 0], [0, 2, 0], [0, 0, 1]]").replacingOccurrences(of: "\"cfl\": 0.5", with: "\"cfl\": 0.5, \"kernel\": \"spectral\"")) }",
                        mentions: ["density.kernel", "spectral", "direct"])
     }
+
+    func testInputFileContentsCheckedBeforeRunning() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meanfield-inputs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        // Five tokens for a run that asks for six.
+        let tokens = directory.appendingPathComponent("tokens.csv")
+        try Data("x1,x2,x3\n1,0,0\n0,1,0\n0,0,1\n-1,0,0\n0,-1,0\n".utf8).write(to: tokens)
+        assertRejected("""
+        { "name": "tokens", "model": { "beta": 1.0, "normalization": "softmax" },
+          "initial": { "kind": "csv", "path": "\(tokens.path)" },
+          "particles": { "count": 6, "step": 0.1 }, "time": { "end": 1.0 } }
+        """, mentions: ["initial.path", "5 tokens", "particles.count is 6"])
+
+        // A snapshot with three cells for gl32, which has 2048.
+        let snapshot = directory.appendingPathComponent("t=0.000000.csv")
+        try Data("colatitude,longitude,area,density\n0.1,0.1,0.01,1\n0.2,0.1,0.01,1\n0.3,0.1,0.01,1\n".utf8).write(to: snapshot)
+        assertRejected("{ \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: "{ \"kind\": \"csv\", \"path\": \"\(snapshot.path)\" }")) }",
+                       mentions: [snapshot.path, "3 cells", "2048"])
+    }
 }
