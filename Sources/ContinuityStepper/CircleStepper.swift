@@ -43,7 +43,8 @@ public struct CircleDensityState: Sendable {
 /// r_k = max(|U_{k−1}|, |U_k|)/h, and every inflow is ≥ 0. Hence
 /// Δt r_k ≤ 1/2 keeps ρ_k ≥ 0. SSP-RK3 is a convex combination of
 /// forward-Euler stages, so the bound holds for the step. The stepper takes
-/// Δt = cfl / max_k r_k with 0 < cfl ≤ 1/2, capped by `maximumStep`. A
+/// Δt = cfl / max_k r_k with 0 < cfl ≤ 1/2, capped by `maximumStep` and by
+/// the optional `variationLimit`, the same accuracy bound as on the sphere. A
 /// density-dependent field can speed up between stages: every stage checks
 /// the bound with its own velocities and, if it fails, the step is retried
 /// with half the Δt.
@@ -57,6 +58,10 @@ public final class CircleStepper {
     public let cfl: Double
     /// Optional upper bound on Δt.
     public let maximumStep: Double?
+    /// Optional accuracy bound: Δt · max_k |∂ρ_k/∂t| ≤ variationLimit ·
+    /// (max ρ − min ρ), the tendency taken from the fluxes at the start of
+    /// the step. A mode growing like e^{λt} then gets Δt ≤ 2 · variationLimit / λ.
+    public let variationLimit: Double?
 
     private var cached: (density: [Double], velocities: CircleFaceVelocities)?
     private var halfSlope: [Double]
@@ -70,11 +75,12 @@ public final class CircleStepper {
     static let negativeTolerance = 1e-12
 
     /// Creates a stepper for `velocity` with Δt = cfl / max_k r_k, capped by
-    /// `maximumStep` (model time units).
+    /// `maximumStep` (model time units) and by `variationLimit`.
     ///
     /// - Throws: `StepperError.Kind.invalidInput` when cfl is outside (0, 1/2]
-    ///   or `maximumStep` is not positive and finite.
-    public init(velocity: CircleVelocityField, cfl: Double = 0.5, maximumStep: Double? = nil) throws {
+    ///   or `maximumStep` or `variationLimit` is not positive and finite.
+    public init(velocity: CircleVelocityField, cfl: Double = 0.5, maximumStep: Double? = nil,
+                variationLimit: Double? = nil) throws {
         guard cfl > 0, cfl <= CircleStepper.positivityCourant else {
             throw StepperError(.invalidInput, step: 0, time: 0,
                                detail: "cfl = \(cfl) is out of range: positivity needs 0 < cfl <= 0.5")
@@ -83,10 +89,15 @@ public final class CircleStepper {
             throw StepperError(.invalidInput, step: 0, time: 0,
                                detail: "maximum step = \(maximumStep) must be positive and finite")
         }
+        if let variationLimit, !(variationLimit > 0 && variationLimit.isFinite) {
+            throw StepperError(.invalidInput, step: 0, time: 0,
+                               detail: "variation limit = \(variationLimit) must be positive and finite")
+        }
         self.grid = velocity.grid
         self.velocity = velocity
         self.cfl = cfl
         self.maximumStep = maximumStep
+        self.variationLimit = variationLimit
         self.halfSlope = [Double](repeating: 0, count: velocity.grid.cells)
     }
 
@@ -129,6 +140,9 @@ public final class CircleStepper {
         let rate = courantRate(initial.velocities)
         var dt = rate > 0 ? cfl / rate : Double.infinity
         if let maximumStep { dt = min(dt, maximumStep) }
+        if let variationLimit {
+            dt = min(dt, variationStep(state.density, velocities: initial.velocities, limit: variationLimit))
+        }
         let remaining = endTime - state.time
         var lands = false
         if dt >= remaining {
@@ -230,6 +244,18 @@ public final class CircleStepper {
                 }
             }
         }
+    }
+
+    /// Longest Δt with Δt · max_k |∂ρ_k/∂t| ≤ limit · (max ρ − min ρ), the
+    /// tendency ∂ρ/∂t taken from the limited upwind fluxes at `density`.
+    /// Infinite when the density does not change or is constant.
+    private func variationStep(_ density: [Double], velocities: [Double], limit: Double) -> Double {
+        var tendency = [Double](repeating: 0, count: density.count)
+        addFluxIncrement(density: density, velocities: velocities, dt: 1, into: &tendency)
+        let largestChange = tendency.map(abs).max() ?? 0
+        let range = (density.max() ?? 0) - (density.min() ?? 0)
+        guard largestChange > 0, range > 0 else { return .infinity }
+        return limit * range / largestChange
     }
 
     /// max_k r_k with r_k = max(|U_{k−1}|, |U_k|)/h, which equals max_k |U_k| / h.

@@ -54,7 +54,8 @@ public final class CircleDensityRun {
         }
         let stepper: CircleStepper
         do {
-            stepper = try CircleStepper(velocity: source.field, cfl: settings.cfl, maximumStep: settings.maximumStep)
+            stepper = try CircleStepper(velocity: source.field, cfl: settings.cfl, maximumStep: settings.maximumStep,
+                                        variationLimit: settings.variationLimit)
         } catch let error as StepperError {
             throw ConfigError("density: \(error.detail)")
         }

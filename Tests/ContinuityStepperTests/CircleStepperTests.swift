@@ -293,4 +293,36 @@ final class CircleStepperTests: XCTestCase {
         XCTAssertLessThan(largestDrift, 1e-12)
         XCTAssertGreaterThan(state.density.max()!, 10 / (2 * Double.pi), "clusters formed")
     }
+
+    func testVariationLimitBoundsChangePerStep() throws {
+        // A small degree-2 bump on the uniform state grows under SA at β = 4.
+        let grid = try CircleGrid(cells: 256)
+        let model = try CircleAttentionModel(beta: 4, value: .scaledIdentity(1), normalization: .softmax)
+        let field = CircleAttentionVelocityField(kernel: try CircleAttentionKernel(grid: grid, model: model))
+        let initial = density(on: grid) { 1 + 0.01 * cos(2 * $0) }
+
+        /// Largest change of one cell in one step, relative to the density's range before it.
+        func largestRelativeChange(limit: Double?) throws -> (change: Double, steps: Int) {
+            let stepper = try CircleStepper(velocity: field, cfl: 0.5, variationLimit: limit)
+            var state = CircleDensityState(density: initial)
+            var previous = initial
+            var worst = 0.0
+            try stepper.advance(&state, to: 2) { _, next in
+                let range = previous.max()! - previous.min()!
+                let change = zip(next.density, previous).map { abs($0 - $1) }.max()!
+                worst = max(worst, change / range)
+                previous = next.density
+            }
+            return (worst, state.step)
+        }
+
+        let limited = try largestRelativeChange(limit: 0.05)
+        let free = try largestRelativeChange(limit: nil)
+        // The bound uses the tendency at the start of the step; the RK3 step
+        // may change a cell slightly more.
+        XCTAssertLessThan(limited.change, 0.06)
+        XCTAssertGreaterThan(free.change, 0.1, "without the limit the CFL step alone changes cells by more")
+        XCTAssertGreaterThan(limited.steps, free.steps)
+        XCTAssertThrowsError(try CircleStepper(velocity: field, variationLimit: 0))
+    }
 }
