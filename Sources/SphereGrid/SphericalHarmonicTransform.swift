@@ -207,27 +207,77 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
     /// Fills the ring spectra of the synthesized field (or of its gradient
     /// components when `gradient` is set) in the layout the inverse FFT
     /// expects: slot m contains (C − iS)/2 for m > 0 and C for m = 0.
+    ///
+    /// Work items are a block of rings and a run of consecutive orders, so
+    /// each item writes neighbouring slots of the same few ring spectra.
+    /// Items over all orders for one block instead of all blocks for one
+    /// order keep those writes within a few cache lines per ring.
     private func synthesizeSpectra(_ coefficients: HarmonicCoefficients, gradient: Bool,
                                    into buffers: RingBuffers, longitudeBuffers: RingBuffers?) {
         let L = min(maximumDegree, coefficients.maximumDegree)
-        let (cosines, sines) = groupByOrder(coefficients, degree: L)
-        cosines.withUnsafeBufferPointer { cosBuffer in
-            sines.withUnsafeBufferPointer { sinBuffer in
-                let cosBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: cosBuffer.baseAddress!))
-                let sinBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: sinBuffer.baseAddress!))
-                DispatchQueue.concurrentPerform(iterations: L + 1) { m in
+        let sets = synthesisCoefficients(coefficients, degree: L, gradient: gradient)
+        let orderGroups = (L + ordersPerItem) / ordersPerItem
+        let blockCount = tables.blockCount
+        withPointers(to: sets) { setPointers in
+            let pointers = UnsafeSendablePointer(UnsafeMutablePointer(mutating: setPointers.baseAddress!))
+            DispatchQueue.concurrentPerform(iterations: blockCount * orderGroups) { item in
+                let block = item % blockCount
+                let orders = (item / blockCount * ordersPerItem)..<min(L + 1, (item / blockCount + 1) * ordersPerItem)
+                let scratch = LaneScratch(slots: 12)
+                let orderSets = UnsafeMutablePointer<UnsafePointer<Double>?>.allocate(capacity: sets.count)
+                defer {
+                    scratch.deallocate()
+                    orderSets.deallocate()
+                }
+                for m in orders {
                     let offset = tables.orderOffset[m]
+                    for k in 0..<sets.count { orderSets[k] = UnsafePointer(pointers.pointer[k]! + offset) }
                     if gradient {
-                        synthesizeGradientOrder(m, degree: L, cosines: cosBase.pointer + offset,
-                                                sines: sinBase.pointer + offset,
-                                                colatitude: buffers.spectra, longitude: longitudeBuffers!.spectra)
+                        synthesizeGradient(order: m, block: block, degree: L, sets: orderSets, scratch: scratch,
+                                           colatitude: buffers.spectra, longitude: longitudeBuffers!.spectra)
                     } else {
-                        synthesizeOrder(m, degree: L, cosines: cosBase.pointer + offset, sines: sinBase.pointer + offset,
-                                        spectra: buffers.spectra)
+                        synthesize(order: m, block: block, degree: L, cosines: orderSets[0]!, sines: orderSets[1]!,
+                                   scratch: scratch, spectra: buffers.spectra)
                     }
                 }
             }
         }
+    }
+
+    /// Coefficient sets of the synthesis sums, at orderOffset[m] + l − m and
+    /// zero past l = L, all carrying c_lm = P̄_lm / q_lm because the sums run
+    /// over q_lm: the values κ_m c f_lm and κ_m c f_l,−m, and for the
+    /// gradient also l times those and d_{l+1,m} c_lm κ_m f_{l+1,±m}, since
+    /// Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l.
+    private func synthesisCoefficients(_ coefficients: HarmonicCoefficients, degree L: Int,
+                                       gradient: Bool) -> [[Double]] {
+        let (plainCos, plainSin) = groupByOrder(coefficients, degree: L)
+        let size = plainCos.count
+        var cosines = [Double](repeating: 0, count: size)
+        var sines = [Double](repeating: 0, count: size)
+        for index in 0..<size {
+            cosines[index] = tables.normalization[index] * plainCos[index]
+            sines[index] = tables.normalization[index] * plainSin[index]
+        }
+        guard gradient else { return [cosines, sines] }
+
+        var weightedCos = [Double](repeating: 0, count: size)
+        var weightedSin = [Double](repeating: 0, count: size)
+        var shiftedCos = [Double](repeating: 0, count: size)
+        var shiftedSin = [Double](repeating: 0, count: size)
+        for m in 0...L {
+            let offset = tables.orderOffset[m]
+            for n in 0...(L - m) {
+                let index = offset + n
+                let l = Double(m + n)
+                weightedCos[index] = l * cosines[index]
+                weightedSin[index] = l * sines[index]
+                let factor = tables.normalization[index] * tables.gradientFactor[index + 1]
+                shiftedCos[index] = factor * plainCos[index + 1]
+                shiftedSin[index] = factor * plainSin[index + 1]
+            }
+        }
+        return [cosines, sines, weightedCos, weightedSin, shiftedCos, shiftedSin]
     }
 
     /// Coefficients regrouped by order, scaled by κ_m (1 for m = 0, else √2):
@@ -272,155 +322,92 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    /// Legendre sums of order m for all rings, stored in slot m of `spectra`.
-    /// `plainCos` and `plainSin` point at this order's `groupByOrder` entries.
-    private func synthesizeOrder(_ m: Int, degree L: Int, cosines plainCos: UnsafePointer<Double>,
-                                 sines plainSin: UnsafePointer<Double>, spectra: UnsafeMutablePointer<Double>) {
-        // The sums run over q_lm, so the coefficients carry c_lm = P̄_lm / q_lm.
-        let offset = tables.orderOffset[m]
-        var cosines = [Double](repeating: 0, count: L - m + 1)
-        var sines = [Double](repeating: 0, count: L - m + 1)
-        for n in 0...(L - m) {
-            cosines[n] = plainCos[n] * tables.normalization[offset + n]
-            sines[n] = plainSin[n] * tables.normalization[offset + n]
-        }
-        let tables = self.tables
+    /// Legendre sums of order m for one block of rings, stored in slot m of
+    /// `spectra`. `cosines` and `sines` point at this order's scaled
+    /// coefficients (see `synthesisCoefficients`).
+    private func synthesize(order m: Int, block: Int, degree L: Int, cosines: UnsafePointer<Double>,
+                            sines: UnsafePointer<Double>, scratch: LaneScratch,
+                            spectra: UnsafeMutablePointer<Double>) {
         let width = RingLanes.scalarCount
         let nlat = grid.nlat
-        cosines.withUnsafeBufferPointer { cosBuffer in
-            sines.withUnsafeBufferPointer { sinBuffer in
-                let cosCoefficient = cosBuffer.baseAddress!, sinCoefficient = sinBuffer.baseAddress!
-                let scratch = LaneScratch(slots: 4)
-                defer { scratch.deallocate() }
-                tables.withPointers(order: m) { pointers in
-                    for block in 0..<tables.blockCount {
-                        let first = pointers.startIndex[block]
-                        guard first <= L - m else { continue }
-                        let lane = block * width
-                        for slot in 0..<4 { scratch.store(.zero, slot: slot) }
-                        legendre_synthesize_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
-                                                  pointers.startNext + lane, pointers.startLevel + lane, first,
-                                                  L - m, pointers.recurrenceFactor, cosCoefficient, sinCoefficient,
-                                                  scratch.slot(0), scratch.slot(1), scratch.slot(2), scratch.slot(3))
-                        let evenCos = scratch.load(slot: 0), evenSin = scratch.load(slot: 1)
-                        let oddCos = scratch.load(slot: 2), oddSin = scratch.load(slot: 3)
-                        for lane in 0..<width {
-                            let j = block * width + lane
-                            guard j < tables.pairCount else { break }
-                            store(cos: evenCos[lane] + oddCos[lane], sin: evenSin[lane] + oddSin[lane],
-                                  order: m, ring: j, spectra: spectra)
-                            let south = nlat - 1 - j
-                            if south != j {
-                                store(cos: evenCos[lane] - oddCos[lane], sin: evenSin[lane] - oddSin[lane],
-                                      order: m, ring: south, spectra: spectra)
-                            }
-                        }
-                    }
+        tables.withPointers(order: m) { pointers in
+            let first = pointers.startIndex[block]
+            guard first <= L - m else { return }
+            let lane = block * width
+            for slot in 0..<4 { scratch.store(.zero, slot: slot) }
+            legendre_synthesize_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
+                                      pointers.startNext + lane, pointers.startLevel + lane, first,
+                                      L - m, pointers.recurrenceFactor, cosines, sines,
+                                      scratch.slot(0), scratch.slot(1), scratch.slot(2), scratch.slot(3))
+            let evenCos = scratch.load(slot: 0), evenSin = scratch.load(slot: 1)
+            let oddCos = scratch.load(slot: 2), oddSin = scratch.load(slot: 3)
+            for lane in 0..<width {
+                let j = block * width + lane
+                guard j < tables.pairCount else { break }
+                store(cos: evenCos[lane] + oddCos[lane], sin: evenSin[lane] + oddSin[lane],
+                      order: m, ring: j, spectra: spectra)
+                let south = nlat - 1 - j
+                if south != j {
+                    store(cos: evenCos[lane] - oddCos[lane], sin: evenSin[lane] - oddSin[lane],
+                          order: m, ring: south, spectra: spectra)
                 }
             }
         }
     }
 
-    /// Gradient sums of order m for all rings, stored in slot m of the
-    /// `colatitude` and `longitude` spectra. `plainCos` and `plainSin` point
-    /// at this order's `groupByOrder` entries (zero at l = L + 1).
-    private func synthesizeGradientOrder(_ m: Int, degree L: Int, cosines plainCos: UnsafePointer<Double>,
-                                         sines plainSin: UnsafePointer<Double>,
-                                         colatitude: UnsafeMutablePointer<Double>,
-                                         longitude: UnsafeMutablePointer<Double>) {
-        // Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l, so the
-        // derivative needs two more coefficient sets on the same recurrence;
-        // all three carry c_l = P̄_l / q_l because the sums run over q_l.
-        let count = L - m + 1
-        var cosines = [Double](repeating: 0, count: count)
-        var sines = [Double](repeating: 0, count: count)
-        var weightedCos = [Double](repeating: 0, count: count)
-        var weightedSin = [Double](repeating: 0, count: count)
-        var shiftedCos = [Double](repeating: 0, count: count)
-        var shiftedSin = [Double](repeating: 0, count: count)
-        let offset = tables.orderOffset[m]
-        for n in 0..<count {
-            let l = Double(m + n)
-            let c = tables.normalization[offset + n]
-            cosines[n] = c * plainCos[n]
-            sines[n] = c * plainSin[n]
-            weightedCos[n] = l * cosines[n]
-            weightedSin[n] = l * sines[n]
-            let d = tables.gradientFactor[offset + n + 1]
-            shiftedCos[n] = c * d * plainCos[n + 1]
-            shiftedSin[n] = c * d * plainSin[n + 1]
-        }
-
-        let tables = self.tables
+    /// Gradient sums of order m for one block of rings, stored in slot m of
+    /// the `colatitude` and `longitude` spectra. `sets` point at this
+    /// order's six coefficient sets (see `synthesisCoefficients`), in the
+    /// order of the accumulator slots of `legendre_gradient_block`.
+    private func synthesizeGradient(order m: Int, block: Int, degree L: Int,
+                                    sets: UnsafeMutablePointer<UnsafePointer<Double>?>,
+                                    scratch: LaneScratch, colatitude: UnsafeMutablePointer<Double>,
+                                    longitude: UnsafeMutablePointer<Double>) {
         let width = RingLanes.scalarCount
         let nlat = grid.nlat
         let order = Double(m)
-        cosines.withUnsafeBufferPointer { cosBuffer in
-        sines.withUnsafeBufferPointer { sinBuffer in
-        weightedCos.withUnsafeBufferPointer { weightedCosBuffer in
-        weightedSin.withUnsafeBufferPointer { weightedSinBuffer in
-        shiftedCos.withUnsafeBufferPointer { shiftedCosBuffer in
-        shiftedSin.withUnsafeBufferPointer { shiftedSinBuffer in
-            let c = cosBuffer.baseAddress!, s = sinBuffer.baseAddress!
-            let ac = weightedCosBuffer.baseAddress!, asn = weightedSinBuffer.baseAddress!
-            let bc = shiftedCosBuffer.baseAddress!, bs = shiftedSinBuffer.baseAddress!
-            // Coefficient sets in the order of the accumulator slots below.
-            let coefficientSets: [UnsafePointer<Double>?] = [c, s, ac, asn, bc, bs]
-            let scratch = LaneScratch(slots: 12)
-            defer { scratch.deallocate() }
-            coefficientSets.withUnsafeBufferPointer { coefficientBuffer in
-            tables.withPointers(order: m) { pointers in
-                for block in 0..<tables.blockCount {
-                    let first = pointers.startIndex[block]
-                    guard first <= L - m else { continue }
-                    let lane = block * width
-                    for slot in 0..<12 { scratch.store(.zero, slot: slot) }
-                    legendre_gradient_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
-                                            pointers.startNext + lane, pointers.startLevel + lane, first, L - m,
-                                            pointers.recurrenceFactor, coefficientBuffer.baseAddress!,
-                                            scratch.slot(0))
-                    // Value sums (for ∂_φ) and the two derivative sums A and B,
-                    // each split by the parity of l − m: slot 2k + parity holds set k.
-                    let valueCos = (scratch.load(slot: 0), scratch.load(slot: 1))
-                    let valueSin = (scratch.load(slot: 2), scratch.load(slot: 3))
-                    let aCos = (scratch.load(slot: 4), scratch.load(slot: 5))
-                    let aSin = (scratch.load(slot: 6), scratch.load(slot: 7))
-                    let bCos = (scratch.load(slot: 8), scratch.load(slot: 9))
-                    let bSin = (scratch.load(slot: 10), scratch.load(slot: 11))
-                    let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
-                    let inverseSin = 1 / LegendreTables.lanes(pointers.sinColatitude, block: block)
-                    // North: G = x (A_even + A_odd) − (B_even + B_odd);
-                    // south (x → −x, odd parts change sign): G = −x (A_even − A_odd) − (B_even − B_odd).
-                    let northDerivativeCos = (x * (aCos.0 + aCos.1) - (bCos.0 + bCos.1)) * inverseSin
-                    let northDerivativeSin = (x * (aSin.0 + aSin.1) - (bSin.0 + bSin.1)) * inverseSin
-                    let southDerivativeCos = (-x * (aCos.0 - aCos.1) - (bCos.0 - bCos.1)) * inverseSin
-                    let southDerivativeSin = (-x * (aSin.0 - aSin.1) - (bSin.0 - bSin.1)) * inverseSin
-                    let northCos = (valueCos.0 + valueCos.1) * inverseSin * order
-                    let northSin = (valueSin.0 + valueSin.1) * inverseSin * order
-                    let southCos = (valueCos.0 - valueCos.1) * inverseSin * order
-                    let southSin = (valueSin.0 - valueSin.1) * inverseSin * order
-                    for lane in 0..<width {
-                        let j = block * width + lane
-                        guard j < tables.pairCount else { break }
-                        store(cos: northDerivativeCos[lane], sin: northDerivativeSin[lane],
-                              order: m, ring: j, spectra: colatitude)
-                        // ∂_φ (C cos mφ + S sin mφ) = m S cos mφ − m C sin mφ.
-                        store(cos: northSin[lane], sin: -northCos[lane], order: m, ring: j, spectra: longitude)
-                        let south = nlat - 1 - j
-                        if south != j {
-                            store(cos: southDerivativeCos[lane], sin: southDerivativeSin[lane],
-                                  order: m, ring: south, spectra: colatitude)
-                            store(cos: southSin[lane], sin: -southCos[lane], order: m, ring: south, spectra: longitude)
-                        }
-                    }
+        tables.withPointers(order: m) { pointers in
+            let first = pointers.startIndex[block]
+            guard first <= L - m else { return }
+            let lane = block * width
+            for slot in 0..<12 { scratch.store(.zero, slot: slot) }
+            legendre_gradient_block(pointers.cosColatitude + lane, pointers.startCurrent + lane,
+                                    pointers.startNext + lane, pointers.startLevel + lane, first, L - m,
+                                    pointers.recurrenceFactor, sets, scratch.slot(0))
+            // Value sums (for ∂_φ) and the two derivative sums A and B,
+            // each split by the parity of l − m: slot 2k + parity contains set k.
+            let valueCos = (scratch.load(slot: 0), scratch.load(slot: 1))
+            let valueSin = (scratch.load(slot: 2), scratch.load(slot: 3))
+            let aCos = (scratch.load(slot: 4), scratch.load(slot: 5))
+            let aSin = (scratch.load(slot: 6), scratch.load(slot: 7))
+            let bCos = (scratch.load(slot: 8), scratch.load(slot: 9))
+            let bSin = (scratch.load(slot: 10), scratch.load(slot: 11))
+            let x = LegendreTables.lanes(pointers.cosColatitude, block: block)
+            let inverseSin = 1 / LegendreTables.lanes(pointers.sinColatitude, block: block)
+            // North: G = x (A_even + A_odd) − (B_even + B_odd);
+            // south (x → −x, odd parts change sign): G = −x (A_even − A_odd) − (B_even − B_odd).
+            let northDerivativeCos = (x * (aCos.0 + aCos.1) - (bCos.0 + bCos.1)) * inverseSin
+            let northDerivativeSin = (x * (aSin.0 + aSin.1) - (bSin.0 + bSin.1)) * inverseSin
+            let southDerivativeCos = (-x * (aCos.0 - aCos.1) - (bCos.0 - bCos.1)) * inverseSin
+            let southDerivativeSin = (-x * (aSin.0 - aSin.1) - (bSin.0 - bSin.1)) * inverseSin
+            let northCos = (valueCos.0 + valueCos.1) * inverseSin * order
+            let northSin = (valueSin.0 + valueSin.1) * inverseSin * order
+            let southCos = (valueCos.0 - valueCos.1) * inverseSin * order
+            let southSin = (valueSin.0 - valueSin.1) * inverseSin * order
+            for lane in 0..<width {
+                let j = block * width + lane
+                guard j < tables.pairCount else { break }
+                store(cos: northDerivativeCos[lane], sin: northDerivativeSin[lane],
+                      order: m, ring: j, spectra: colatitude)
+                // ∂_φ (C cos mφ + S sin mφ) = m S cos mφ − m C sin mφ.
+                store(cos: northSin[lane], sin: -northCos[lane], order: m, ring: j, spectra: longitude)
+                let south = nlat - 1 - j
+                if south != j {
+                    store(cos: southDerivativeCos[lane], sin: southDerivativeSin[lane],
+                          order: m, ring: south, spectra: colatitude)
+                    store(cos: southSin[lane], sin: -southCos[lane], order: m, ring: south, spectra: longitude)
                 }
             }
-            }
-        }
-        }
-        }
-        }
-        }
         }
     }
 }
@@ -445,6 +432,20 @@ struct LaneScratch {
     func load(slot index: Int) -> RingLanes {
         UnsafeRawPointer(slot(index)).loadUnaligned(as: RingLanes.self)
     }
+}
+
+/// Consecutive orders per synthesis work item: 16 complex slots, four
+/// 64-byte cache lines of each ring spectrum the item writes.
+private let ordersPerItem = 16
+
+/// Calls `body` with a buffer of base addresses of `arrays`, valid during the call.
+private func withPointers<Result>(to arrays: [[Double]],
+                                  _ body: (UnsafeBufferPointer<UnsafePointer<Double>?>) -> Result) -> Result {
+    func nest(_ index: Int, _ collected: [UnsafePointer<Double>?]) -> Result {
+        if index == arrays.count { return collected.withUnsafeBufferPointer(body) }
+        return arrays[index].withUnsafeBufferPointer { nest(index + 1, collected + [$0.baseAddress]) }
+    }
+    return nest(0, [])
 }
 
 /// A raw pointer handed to `concurrentPerform` workers that write disjoint elements.
