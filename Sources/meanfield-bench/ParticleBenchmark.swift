@@ -50,7 +50,8 @@ public func runParticleBenchmark() -> String {
         + "5 (n = 16000) or 21 runs after one warm-up, two workers. \"ours\" is the default method, "
         + "fused rows with \(vectorKernelInstructionSet) kernels; \"BLAS blocks\" forms scores and weighted sums "
         + "by single-threaded dgemm per worker. NumPy runs in row blocks with two BLAS threads, in 3 separate processes, and the fastest "
-        + "process median is shown: NumPy's time differed up to 2× between processes in identical runs.\n\n"
+        + "process median is shown. On the development machine NumPy's time for one case varied by up to 2× "
+        + "between invocations minutes apart, much more than ours, so single ratios carry that uncertainty.\n\n"
     let target = "\n\nTarget: NumPy / ours at least 2 at n = 4000 and 16000. This run: "
         + targetRatios.map { String(format: "n = %d, d = %d: %.2f", $0.n, $0.d, $0.ratio) }.joined(separator: "; ")
         + (targetRatios.allSatisfy { $0.ratio >= 2 } ? " (met)." : " (not met in every case).")
