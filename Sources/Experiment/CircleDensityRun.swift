@@ -75,6 +75,7 @@ public final class CircleDensityRun {
             initialReport: { try stepper.report(for: $0) },
             advance: { state, target, observer in try stepper.advance(&state, to: target, observer: observer) },
             moments: { density in try MomentSummary(points: points, masses: zip(density, lengths).map { $0 * $1 }) },
+            mass: { grid.integrate($0) },
             snapshotText: { state in
                 let velocity = writesVelocity ? try source.cellVelocities(density: state.density) : nil
                 return circleSnapshotText(angles: angles, centres: centres, lengths: lengths,

@@ -104,6 +104,7 @@ public final class DensityRun {
             initialReport: { try stepper.report(for: $0) },
             advance: { state, target, observer in try stepper.advance(&state, to: target, observer: observer) },
             moments: { density in try MomentSummary(points: centres, masses: zip(density, areas).map { $0 * $1 }) },
+            mass: { grid.integrate($0) },
             snapshotText: { state in
                 let velocity = writesVelocity ? try source.cellVelocities(density: state.density) : nil
                 return snapshotText(grid: grid, centres: centres, areas: areas, density: state.density, velocity: velocity)

@@ -35,6 +35,8 @@ final class DensityRunDriver {
         var advance: (inout State, Double, (StepReport, State) throws -> Void) throws -> Void
         /// Moments of the density given per cell.
         var moments: ([Double]) throws -> MomentSummary
+        /// Mass Σ ρ_i · cell size of the density given per cell.
+        var mass: ([Double]) -> Double
         /// Text of the snapshot file of the state.
         var snapshotText: (State) throws -> String
         /// Classification of the density at a time.
@@ -106,7 +108,20 @@ final class DensityRunDriver {
         do {
             if let record { try output.write(record.json(), to: "run.json") }
             try writeSnapshot()
-            try observe(try hooks.initialReport(state), state.density)
+            let initialReport: StepReport
+            do {
+                initialReport = try hooks.initialReport(state)
+            } catch let error as StepperError {
+                // Row 0 without the energy, which needs the velocity that
+                // failed, so diagnostics.csv still describes the initial state.
+                diagnostics.append(DiagnosticsRow(step: state.step, time: state.time, dt: 0,
+                                                  mass: hooks.mass(state.density),
+                                                  minimumDensity: state.density.min() ?? 0,
+                                                  maximumDensity: state.density.max() ?? 0, energy: nil,
+                                                  moments: try hooks.moments(state.density)))
+                throw error
+            }
+            try observe(initialReport, state.density)
             try diagnostics.write(to: output)
             let end = config.time.end
             for target in config.time.snapshots where target > state.time {

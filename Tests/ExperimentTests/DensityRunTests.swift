@@ -198,5 +198,11 @@ final class DensityRunTests: XCTestCase {
             XCTAssertTrue(failure.reason.contains("non-finite"), failure.reason)
             XCTAssertTrue(failure.reason.contains("use softmax normalization or a smaller beta"), failure.reason)
         }
+        // Row 0 describes the initial state although its energy could not be computed.
+        let rows = try readCSV(folder.appendingPathComponent("overflow/diagnostics.csv"))
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first?["step"], 0)
+        XCTAssertEqual(rows.first?["mass"] ?? 0, 1, accuracy: 1e-12)
+        XCTAssertNil(rows.first?["energy"], "the energy column is empty")
     }
 }
