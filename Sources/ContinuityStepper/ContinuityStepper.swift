@@ -107,6 +107,14 @@ public final class ContinuityStepper {
 
     private let operators: FluxOperators
     private let semiLagrangian: SemiLagrangianOperators
+    /// Fraction of the CFL step that the next step aims at. A density-dependent
+    /// velocity that grows within a step can break the positivity bound at a
+    /// later stage when the step starts at the bound. The step is then retried
+    /// with half the Δt. Lowering the fraction after such a step, and raising
+    /// it slowly after steps without one, keeps those retries rare. Without it
+    /// a run at cfl = 0.5 retried nearly every step and took about twice the
+    /// steps of one at 0.45.
+    private var stepFraction = 1.0
     private var cached: (density: [Double], fluxes: FaceFluxes)?
     private var delta: [Double]
     private var increment: [Double]
@@ -116,6 +124,11 @@ public final class ContinuityStepper {
     /// Largest number of Δt halvings for a density-dependent field before
     /// the step fails.
     static let maximumRejections = 30
+    /// Changes of `stepFraction`: times 0.9 after a step with a rejected
+    /// attempt, times 1.01 (up to 1) after a step without one, never below 0.5.
+    static let stepFractionDecrease = 0.9
+    static let stepFractionIncrease = 1.01
+    static let minimumStepFraction = 0.5
 
     /// Creates a stepper for `velocity` with Δt = cfl / r (r the Courant rate
     /// of `scheme`), capped by `maximumStep` (model time units).
@@ -206,7 +219,7 @@ public final class ContinuityStepper {
                 rate = semiLagrangianRate
             }
         }
-        var dt = rate > 0 ? cfl / rate : Double.infinity
+        var dt = rate > 0 ? cfl * stepFraction / rate : Double.infinity
         if let maximumStep { dt = min(dt, maximumStep) }
         if let variationLimit {
             dt = min(dt, variationStep(state.density, fluxes: initialFluxes, limit: variationLimit))
@@ -245,6 +258,7 @@ public final class ContinuityStepper {
                     energy = try evaluate(next.density, step: stepNumber, time: time).energy
                 }
                 let report = makeReport(next, dt: dt, energy: energy, rejected: rejected)
+                adjustStepFraction(rejected: rejected)
                 return (next, report)
             } catch is CourantExceeded {
                 rejected += 1
@@ -259,6 +273,14 @@ public final class ContinuityStepper {
     }
 
     private struct CourantExceeded: Error {}
+
+    private func adjustStepFraction(rejected: Int) {
+        if rejected > 0 {
+            stepFraction = max(ContinuityStepper.minimumStepFraction, stepFraction * ContinuityStepper.stepFractionDecrease)
+        } else {
+            stepFraction = min(1, stepFraction * ContinuityStepper.stepFractionIncrease)
+        }
+    }
 
     /// Largest Δt·r of the flux-form semi-Lagrangian step (r from
     /// `SemiLagrangianOperators.courantRate`): meridional departure regions

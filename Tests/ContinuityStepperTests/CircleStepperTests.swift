@@ -325,4 +325,25 @@ final class CircleStepperTests: XCTestCase {
         XCTAssertGreaterThan(limited.steps, free.steps)
         XCTAssertThrowsError(try CircleStepper(velocity: field, variationLimit: 0))
     }
+
+    func testClusteringAtFullCourantRarelyRetries() throws {
+        // SA at β = 9 from a perturbed uniform state: the velocity grows
+        // within most steps while clusters form. Steps aimed exactly at the
+        // positivity bound were retried nearly every time.
+        let grid = try CircleGrid(cells: 720)
+        let model = try CircleAttentionModel(beta: 9, value: .scaledIdentity(1), normalization: .softmax)
+        let field = CircleAttentionVelocityField(kernel: try CircleAttentionKernel(grid: grid, model: model))
+        let stepper = try CircleStepper(velocity: field, cfl: 0.5)
+        var state = CircleDensityState(density: density(on: grid) { 1 + 0.1 * cos(3 * $0 + 0.4) })
+        var steps = 0
+        var retries = 0
+        try stepper.advance(&state, to: 10) { report, _ in
+            steps += 1
+            retries += report.rejectedAttempts
+        }
+        XCTAssertGreaterThan(steps, 100)
+        XCTAssertLessThan(Double(retries), 0.2 * Double(steps), "\(retries) retries in \(steps) steps")
+        XCTAssertEqual(grid.integrate(state.density), 1, accuracy: 1e-12)
+        XCTAssertGreaterThanOrEqual(state.density.min()!, 0)
+    }
 }
