@@ -92,6 +92,33 @@ public struct ModelConfig: Equatable {
         return model
     }
 
+    /// Largest β‖A‖_F of a density run, A = QᵀK. At this scale the kernel
+    /// exp(β⟨x, A y⟩) needs about 7√(β‖A‖) = 7000 rings or cells, beyond
+    /// the largest grid. The Bessel series of the spectral path take about
+    /// √(45 β‖A‖) terms, so far larger scales would run for hours.
+    static let maximumDensityKernelScale = 1e6
+
+    /// Throws when β times the Frobenius norm of A = QᵀK is beyond what the
+    /// density solvers can resolve.
+    func checkDensityKernelScale() throws {
+        let d = dimension
+        let q = try query.entries(dimension: d)
+        let k = try key.entries(dimension: d)
+        var sumOfSquares = 0.0
+        for row in 0..<d {
+            for column in 0..<d {
+                // (QᵀK)_{row, column} = Σ_i Q_{i, row} K_{i, column}.
+                var entry = 0.0
+                for i in 0..<d { entry += q[i * d + row] * k[i * d + column] }
+                sumOfSquares += entry * entry
+            }
+        }
+        let scale = beta * sumOfSquares.squareRoot()
+        guard scale <= ModelConfig.maximumDensityKernelScale else {
+            throw ConfigError(String(format: "model: beta·|A| = %.3g with A = QᵀK (Frobenius norm) exceeds %g, beyond what a density grid can resolve (the kernel exp(beta·<x, Ay>) needs about 7·sqrt(beta·|A|) rings): scale the query or key matrix down, or run particles only", scale, ModelConfig.maximumDensityKernelScale))
+        }
+    }
+
     /// Throws when β⟨Q x, K y⟩ for unit x, y could leave the double range.
     /// The bound is β · d·max|Q_ij| · d·max|K_ij|, compared in logarithms,
     /// against 1e300 so that the solvers' internal rescaling by about 92
@@ -511,6 +538,7 @@ public struct RunConfig {
         }
         if let density {
             try checkGrid(density.grid, dimension: model.dimension)
+            try model.checkDensityKernelScale()
         }
         try checkInitialFiles(initial, density: density, particles: particles, dimension: model.dimension)
         if let density, density.kernelPath == "spectral", model.dimension == 3 {
@@ -525,6 +553,10 @@ public struct RunConfig {
         }
         if case .uniform(let perturbation?) = initial, density == nil {
             throw ConfigError("initial.perturbation = degree \(perturbation.degree) needs a density section, whose grid the particles are sampled from: add \"density\" or remove the perturbation")
+        }
+        if case .mixture(let components) = initial, density == nil,
+           components.contains(where: { if case .csv = $0.condition { return true } else { return false } }) {
+            throw ConfigError("initial.components: a csv component needs a density section, whose grid the particles are sampled from: add \"density\" or remove the csv component (a token file works only as the whole initial condition)")
         }
         if case .mixture(let components) = initial, density == nil,
            components.contains(where: { if case .uniform(_?) = $0.condition { return true } else { return false } }) {
@@ -562,13 +594,17 @@ public struct RunConfig {
                 do { grid = try specification.makeGrid() } catch let error as GridError {
                     throw ConfigError("density.grid: \(error.message)")
                 }
-                for path in paths { _ = try DensitySnapshotReader.read(path: path, grid: grid) }
+                for path in paths {
+                    try checkPositiveMass(try DensitySnapshotReader.read(path: path, grid: grid), path: path)
+                }
             case .circle(let specification):
                 let grid: CircleGrid
                 do { grid = try specification.makeGrid() } catch let error as GridError {
                     throw ConfigError("density.grid: \(error.message)")
                 }
-                for path in paths { _ = try CircleSnapshotReader.read(path: path, grid: grid) }
+                for path in paths {
+                    try checkPositiveMass(try CircleSnapshotReader.read(path: path, grid: grid), path: path)
+                }
             }
             return
         }
@@ -579,7 +615,16 @@ public struct RunConfig {
             throw ConfigError("initial: \(error)")
         }
         for count in particles.counts where count != tokens.count {
-            throw ConfigError("initial.path = \"\(path)\" contains \(tokens.count) tokens but particles.count is \(count): make them equal")
+            let key = particles.counts.count > 1 ? "particles.counts contains" : "particles.count is"
+            throw ConfigError("initial.path = \"\(path)\" contains \(tokens.count) tokens but \(key) \(count): make them equal")
+        }
+    }
+
+    /// Throws unless a snapshot's densities have a positive sum; they are
+    /// finite and ≥ 0 once read.
+    private static func checkPositiveMass(_ density: [Double], path: String) throws {
+        guard density.contains(where: { $0 > 0 }) else {
+            throw ConfigError("initial.path = \"\(path)\" has density 0 in every cell: give a snapshot with positive mass")
         }
     }
 

@@ -113,6 +113,8 @@ final class ConfigTests: XCTestCase {
                        mentions: ["time.snapshots[1]", "2"])
         assertRejected("{ \(base.replacingOccurrences(of: "\"identity\", \"key\": \"identity\"", with: "1e200, \"key\": 1e200")) }",
                        mentions: ["model", "1e+200", "scale the query or key matrix down"])
+        assertRejected("{ \(base.replacingOccurrences(of: "\"identity\", \"key\": \"identity\"", with: "1e4, \"key\": 1e4")) }",
+                       mentions: ["beta·|A|", "run particles only"])
         assertRejected("{ \(base.replacingOccurrences(of: "\"beta\": 4.0", with: "\"beta\": 1e999")) }",
                        mentions: ["outside the double range", "1e999"])
         assertRejected("{ \"model\": 1 ", mentions: ["not valid JSON"])
@@ -167,10 +169,26 @@ final class ConfigTests: XCTestCase {
           "particles": { "count": 6, "step": 0.1 }, "time": { "end": 1.0 } }
         """, mentions: ["initial.path", "5 tokens", "particles.count is 6"])
 
+        // A mixture with a token file needs a density grid to sample from.
+        assertRejected("""
+        { "name": "mixture", "model": { "beta": 1.0, "normalization": "softmax" },
+          "initial": { "kind": "mixture", "components": [
+              { "weight": 0.5, "kind": "uniform" }, { "weight": 0.5, "kind": "csv", "path": "\(tokens.path)" }] },
+          "particles": { "count": 5, "step": 0.1 }, "time": { "end": 1.0 } }
+        """, mentions: ["initial.components", "csv component needs a density section"])
+
         // A snapshot with three cells for gl32, which has 2048.
         let snapshot = directory.appendingPathComponent("t=0.000000.csv")
         try Data("colatitude,longitude,area,density\n0.1,0.1,0.01,1\n0.2,0.1,0.01,1\n0.3,0.1,0.01,1\n".utf8).write(to: snapshot)
         assertRejected("{ \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: "{ \"kind\": \"csv\", \"path\": \"\(snapshot.path)\" }")) }",
                        mentions: [snapshot.path, "3 cells", "2048"])
+
+        // A snapshot of gl32 whose densities are all 0.
+        let grid = try SphereGrid(nlat: 32)
+        let empty = directory.appendingPathComponent("t=1.000000.csv")
+        try Data(snapshotText(grid: grid, centres: grid.cellCentres(), areas: grid.cellAreas(),
+                              density: [Double](repeating: 0, count: grid.cellCount), velocity: nil).utf8).write(to: empty)
+        assertRejected("{ \(base.replacingOccurrences(of: "{ \"kind\": \"uniform\" }", with: "{ \"kind\": \"csv\", \"path\": \"\(empty.path)\" }")) }",
+                       mentions: [empty.path, "density 0 in every cell"])
     }
 }
