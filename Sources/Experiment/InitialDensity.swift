@@ -88,7 +88,7 @@ enum DensitySnapshotReader {
             let j = index / grid.nlon
             let k = index % grid.nlon
             guard abs(theta - grid.colatitude(ring: j)) <= 1e-9, abs(phi - grid.longitude(column: k)) <= 1e-9 else {
-                throw ConfigError("\(path):\(index + 2) is at (colatitude \(theta), longitude \(phi)), but cell \(index) of this grid is at (\(grid.colatitude(ring: j)), \(grid.longitude(column: k))): the snapshot was written on another grid")
+                throw ConfigError("\(path):\(index + 2) is at (colatitude \(theta), longitude \(phi)), but cell \(index) of this grid is at (\(grid.colatitude(ring: j)), \(grid.longitude(column: k))): the snapshot was written on another grid, or its positions were rounded (they must match to 1e-9)")
             }
             density[index] = row[2]
         }
@@ -102,7 +102,9 @@ enum DensitySnapshotReader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("initial.path = \"\(path)\" was not found or is unreadable: give a density snapshot written by meanfield run")
         }
-        let text = String(decoding: data, as: UTF8.self)
+        var text = String(decoding: data, as: UTF8.self)
+        // Spreadsheet programs may save a UTF-8 byte order mark first.
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
         guard let header = lines.first else {
             throw ConfigError("initial.path = \"\(path)\" is empty: give a density snapshot written by meanfield run")

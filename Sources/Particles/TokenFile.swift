@@ -17,8 +17,11 @@ extension Tokens {
 
     /// Parses CSV text with one token per row and d comma-separated numbers.
     ///
-    /// Lines end at \n, \r\n or \r, and blank lines are skipped. The first
-    /// non-blank line is a header when any of its fields is not a number.
+    /// Lines end at \n, \r\n or \r, blank lines are skipped, and a leading
+    /// UTF-8 byte order mark is ignored. The first non-blank line is a header
+    /// when any of its fields is not a number. A header whose first field is
+    /// `particle`, as in the `t=<time>.csv` snapshots of a particle run,
+    /// marks a first column of token numbers, which is dropped.
     /// d is `dimension` when given, otherwise
     /// the column count of the first data row, and must be at least 2. Each
     /// row is scaled to unit length. Throws `ParticleError.invalidCSV` with the
@@ -33,6 +36,8 @@ extension Tokens {
         var positions: [Double] = []
         var sawFirstLine = false
         var lineNumber = 0
+        var dropsFirstColumn = false
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
 
         var lastContentLine = 1
         // "\r\n" is one Character in Swift, so it counts as one line break.
@@ -41,18 +46,24 @@ extension Tokens {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             lastContentLine = lineNumber
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            let numbers = fields.map { Double($0) }
-
             let isFirstLine = !sawFirstLine
             sawFirstLine = true
-            if isFirstLine, numbers.contains(where: { $0 == nil }) {
+            if isFirstLine, fields.first?.lowercased() == "particle" {
+                dropsFirstColumn = true
+            }
+            if dropsFirstColumn, !fields.isEmpty { fields.removeFirst() }
+            let numbers = fields.map { Double($0) }
+
+            if isFirstLine, numbers.contains(where: { $0 == nil }) || dropsFirstColumn {
                 if let columns, fields.count != columns {
                     throw ParticleError.invalidCSV(
                         line: lineNumber,
                         reason: "header has \(fields.count) columns, expected \(columns)")
                 }
+                // A snapshot header names the coordinates, so it fixes d.
+                if dropsFirstColumn { columns = fields.count }
                 continue
             }
 
@@ -76,16 +87,15 @@ extension Tokens {
                         line: lineNumber, reason: "column \(index + 1) is \(fields[index]), expected a finite number")
                 }
             }
-            let row = numbers.map { $0! }
-            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0 else {
+            // Dividing by the largest entry first keeps the length from
+            // underflowing (1e-200 entries) or overflowing (1e200 entries).
+            let largest = numbers.map { abs($0!) }.max() ?? 0
+            guard largest > 0 else {
                 throw ParticleError.invalidCSV(
                     line: lineNumber, reason: "the zero vector has no direction on the sphere")
             }
-            guard norm.isFinite else {
-                throw ParticleError.invalidCSV(
-                    line: lineNumber, reason: "the row's length overflows; rescale the coordinates")
-            }
+            let row = numbers.map { $0! / largest }
+            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
             positions.append(contentsOf: row.map { $0 / norm })
         }
 

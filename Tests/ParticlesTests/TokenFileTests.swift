@@ -45,6 +45,23 @@ final class TokenFileTests: XCTestCase {
         assertCSVError("", line: 1, mentions: "no data rows")
     }
 
+    func testParticleSnapshotByteOrderMarkAndTinyRows() throws {
+        // A particle run's own snapshot: its first column numbers the tokens.
+        let snapshot = try Tokens.parseCSV("particle,x1,x2,x3\n0,0.6,0.8,0\n1,0,0,1\n", dimension: 3)
+        for (value, expected) in zip(snapshot.positions, [0.6, 0.8, 0, 0, 0, 1]) {
+            XCTAssertEqual(value, expected, accuracy: 1e-15)
+        }
+        let marked = try Tokens.parseCSV("\u{FEFF}x,y\n0,2\n")
+        XCTAssertEqual(marked.positions, [0, 1])
+        // Entries whose squares underflow or overflow still give unit rows.
+        let tiny = try Tokens.parseCSV("3e-200,4e-200\n3e200,4e200\n")
+        XCTAssertEqual(tiny.positions[0], 0.6, accuracy: 1e-15)
+        XCTAssertEqual(tiny.positions[1], 0.8, accuracy: 1e-15)
+        XCTAssertEqual(tiny.positions[2], 0.6, accuracy: 1e-15)
+        XCTAssertEqual(tiny.positions[3], 0.8, accuracy: 1e-15)
+        assertCSVError("particle,x1,x2\n0,1,0,0\n", line: 2, mentions: "3 columns, expected 2")
+    }
+
     func testReadsFileAndReportsMissingFile() throws {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("particles-tokens-\(ProcessInfo.processInfo.processIdentifier).csv")
