@@ -68,8 +68,8 @@ public final class CircleStepper {
     /// later stage when the step starts at the bound. The step is then retried
     /// with half the Δt. Lowering the fraction after such a step, and raising
     /// it slowly after steps without one, keeps those retries rare. Without it
-    /// a run at cfl = 0.5 retried nearly every step and took about twice the
-    /// steps of one at 0.45.
+    /// `examples/circle-sa.json` (cfl = 0.5) retried nearly every step and took
+    /// 1704 steps, against 953 at cfl = 0.45.
     private var stepFraction = 1.0
     private var cached: (density: [Double], velocities: CircleFaceVelocities)?
     private var halfSlope: [Double]

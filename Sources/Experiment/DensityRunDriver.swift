@@ -141,7 +141,7 @@ final class DensityRunDriver {
             }
         } catch let error as StepperError {
             var reason = error.description
-            if config.model.normalization == "none", reason.contains("non-finite") {
+            if config.model.normalization == "none", error.kind == .nonFiniteVelocity {
                 reason += "; unnormalized (USA) velocities grow like e^{beta·a} and exceed the doubles once beta·a passes about 709, so use softmax normalization or a smaller beta"
             }
             throw fail(reason)

@@ -60,7 +60,7 @@ public enum AttentionMethod: String, Sendable, Equatable, CaseIterable {
     /// the fused kernel was 0.95–1.5× as fast as dgemm blocks from d = 16 to
     /// 128 at n = 4000, but 4% slower at n = 16000, d = 64, where the
     /// component rows of K X and V X (8 MB each) no longer fit the cache, and
-    /// dgemm was twice as fast at d = 256.
+    /// dgemm was 1.5 to 3 times as fast at d = 256.
     public static let fusedDimensionLimit = 64
 }
 

@@ -244,11 +244,11 @@ public final class SphericalHarmonicTransform: @unchecked Sendable {
         }
     }
 
-    /// Coefficient sets of the synthesis sums, at orderOffset[m] + l − m and
-    /// zero past l = L, all carrying c_lm = P̄_lm / q_lm because the sums run
-    /// over q_lm: the values κ_m c f_lm and κ_m c f_l,−m, and for the
-    /// gradient also l times those and d_{l+1,m} c_lm κ_m f_{l+1,±m}, since
-    /// Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l.
+    /// Builds the coefficient sets of the synthesis sums, indexed by
+    /// orderOffset[m] + l − m and zero past l = L. All carry c_lm = P̄_lm / q_lm
+    /// because the sums run over q_lm. The values are κ_m c f_lm and
+    /// κ_m c f_l,−m. The gradient adds l times those and d_{l+1,m} c_lm κ_m f_{l+1,±m},
+    /// because Σ_l f_l G_l = x Σ_l (l f_l) P̄_l − Σ_l (d_{l+1} f_{l+1}) P̄_l.
     private func synthesisCoefficients(_ coefficients: HarmonicCoefficients, degree L: Int,
                                        gradient: Bool) -> [[Double]] {
         let (plainCos, plainSin) = groupByOrder(coefficients, degree: L)

@@ -160,7 +160,7 @@ final class ConfigTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        // Five tokens for a run that asks for six.
+        // Five tokens for a run that requests six.
         let tokens = directory.appendingPathComponent("tokens.csv")
         try Data("x1,x2,x3\n1,0,0\n0,1,0\n0,0,1\n-1,0,0\n0,-1,0\n".utf8).write(to: tokens)
         assertRejected("""

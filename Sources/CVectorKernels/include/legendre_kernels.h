@@ -25,10 +25,10 @@ extern "C" {
 /// Rings per block.
 #define LEGENDRE_BLOCK_RINGS 8
 
-/// Adds the analysis terms of degrees first ... last to `sums`: for each n,
-/// sums[4n ..< 4n + 2] gets two partial sums of q_n(x_r) times cos_parts[r]
-/// over the rings r, and sums[4n + 2 ..< 4n + 4] the same with sin_parts,
-/// where the parts are the even ones for even n and the odd ones for odd n.
+/// Adds the analysis terms of degrees first ... last to `sums`. For each n,
+/// sums[4n ..< 4n + 2] gets two partial sums over the rings r of q_n(x_r)
+/// times cos_parts[r], and sums[4n + 2 ..< 4n + 4] the same with sin_parts.
+/// The parts are the even ones for even n and the odd ones for odd n.
 void legendre_analyze_block(const double *x, const double *current, const double *next,
                             const double *exponent_levels, long first, long last,
                             const double *factor, const double *even_cos_parts, const double *even_sin_parts,
